@@ -1,0 +1,44 @@
+# egress-router: CNI plugins that turn a pod into an egress router.
+# Everything that touches the network runs in namespaces the scripts and
+# tests create; the root namespace is never changed.
+
+GO      ?= go
+BIN     := $(CURDIR)/bin
+PKG     := github.com/egress-router/egress-router
+OURS    := egress-route egress-nat
+UPSTREAM := github.com/containernetworking/plugins/plugins/main/macvlan \
+            github.com/containernetworking/plugins/plugins/main/ipvlan \
+            github.com/containernetworking/plugins/plugins/ipam/static \
+            github.com/containernetworking/plugins/plugins/meta/portmap \
+            github.com/containernetworking/cni/cnitool
+LDFLAGS := -s -w
+TESTFLAGS ?=
+
+.PHONY: all build deps test demo lint clean
+
+all: build
+
+## deps: install the system tools the tests and the demo need (root, apt-get)
+deps:
+	@bash deploy/local/deps.sh
+
+## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
+build:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./deploy/local/peerecho ./deploy/local/topo
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(UPSTREAM)
+
+## test: every test, with real namespaces, links, iptables and the real binaries (root)
+test: deps build
+	EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
+
+## demo: build, make a small network of namespaces, attach an egress router with cnitool, send traffic
+demo: deps build
+	@bash deploy/local/demo.sh $(BIN)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN)

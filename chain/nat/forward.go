@@ -1,0 +1,54 @@
+package nat
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// forwardingSysctl is the switch that lets the pod forward DNATed
+// connections. net.ipv6.ip_forward does not exist; IPv6 uses conf/all.
+func forwardingSysctl(f Family) string {
+	if f == 6 {
+		return "/proc/sys/net/ipv6/conf/all/forwarding"
+	}
+	return "/proc/sys/net/ipv4/ip_forward"
+}
+
+// EnableForwarding turns forwarding on for the families in the current
+// netns and returns a function that restores the previous values.
+func EnableForwarding(fams []Family) (restore func(), err error) {
+	var undo []func()
+	restore = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	for _, f := range fams {
+		path := forwardingSysctl(f)
+		old, err := os.ReadFile(path)
+		if err != nil {
+			restore()
+			return func() {}, fmt.Errorf("failed to read %s: %v", path, err)
+		}
+		if strings.TrimSpace(string(old)) == "1" {
+			continue
+		}
+		if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+			restore()
+			return func() {}, fmt.Errorf("failed to enable IPv%d forwarding (%s): %v", f, path, err)
+		}
+		undo = append(undo, func() { _ = os.WriteFile(path, old, 0o644) })
+	}
+	return restore, nil
+}
+
+// ForwardingEnabled reports whether forwarding is on for a family in the
+// current netns.
+func ForwardingEnabled(f Family) (bool, error) {
+	b, err := os.ReadFile(forwardingSysctl(f))
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(string(b)) == "1", nil
+}

@@ -1,0 +1,67 @@
+package nat
+
+import (
+	"errors"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/egress-router/egress-router/chain/cnierr"
+)
+
+func families(sets []Ruleset) []Family {
+	var out []Family
+	for _, rs := range sets {
+		out = append(out, rs.Family)
+	}
+	return out
+}
+
+// Add enables forwarding and installs the rulesets in the pod at
+// netnsPath. On failure forwarding and rules are as before.
+func Add(netnsPath string, sets []Ruleset) error {
+	netns, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return cnierr.Env("CNI_NETNS %q: %v", netnsPath, err)
+	}
+	defer netns.Close()
+	return netns.Do(func(ns.NetNS) error {
+		restore, err := EnableForwarding(families(sets))
+		if err != nil {
+			return err
+		}
+		if err := Apply(sets); err != nil {
+			restore()
+			return err
+		}
+		return nil
+	})
+}
+
+// CheckIn verifies the rulesets in the pod at netnsPath.
+func CheckIn(netnsPath string, sets []Ruleset) error {
+	netns, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return cnierr.Env("CNI_NETNS %q: %v", netnsPath, err)
+	}
+	defer netns.Close()
+	return netns.Do(func(ns.NetNS) error { return Check(sets) })
+}
+
+// Del removes the egress interface's NAT from the pod at netnsPath. A
+// missing or empty netns means there is nothing to undo. Forwarding is
+// left on: other attachments in the pod may rely on it.
+func Del(netnsPath, egressIf string) error {
+	if netnsPath == "" {
+		return nil
+	}
+	netns, err := ns.GetNS(netnsPath)
+	if err != nil {
+		var notExist ns.NSPathNotExistErr
+		if errors.As(err, &notExist) {
+			return nil
+		}
+		return cnierr.Env("CNI_NETNS %q: %v", netnsPath, err)
+	}
+	defer netns.Close()
+	return netns.Do(func(ns.NetNS) error { return Remove(egressIf) })
+}

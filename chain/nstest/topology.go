@@ -1,0 +1,194 @@
+// Package nstest builds the egress-router test network out of network
+// namespaces on this host, for the tests and the demo. Nothing in it
+// touches the root namespace: every link, address and route is inside
+// namespaces it creates, and Down deletes them all.
+//
+//	client (eth0 10.130.0.5/23)          far (eth0 203.0.113.5/24: server beyond the gateway)
+//	   |                                    |
+//	 node (vclient 10.130.0.1, vrouter 10.129.2.1, ext0 192.168.12.2/24 = macvlan master)
+//	   |                    |                |
+//	router (eth0 10.129.2.31/23, net1 = macvlan on ext0)
+//	                                        ext (ext1 192.168.12.1/24 gateway, .91 server; far0 203.0.113.1/24)
+//
+// Every network also has an IPv6 twin (fd00:…).
+package nstest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+)
+
+// The addresses of the test network.
+const (
+	NodeMasterIP   = "192.168.12.2"
+	NodeMasterIP6  = "fd00:12::2"
+	GatewayIP      = "192.168.12.1"
+	GatewayIP6     = "fd00:12::1"
+	SubnetServerIP = "192.168.12.91" // a server on the egress subnet (in ext)
+	SubnetServer6  = "fd00:12::91"
+	FarServerIP    = "203.0.113.5" // a server beyond the gateway (in far)
+	FarServerIP6   = "fd00:203::5"
+	ReservedIP     = "192.168.12.99" // the egress router's reserved source
+	ReservedIP6    = "fd00:12::99"
+	RouterPodIP    = "10.129.2.31"
+	RouterPodIP6   = "fd00:129::31"
+	RouterPodGW    = "10.129.2.1"
+	RouterPodGW6   = "fd00:129::1"
+	ClientPodIP    = "10.130.0.5"
+	ClientPodIP6   = "fd00:130::5"
+	ClusterCIDR    = "10.128.0.0/14"
+	ClusterCIDR6   = "fd00:100::/24"
+	ServiceCIDR    = "172.30.0.0/16"
+	ServiceCIDR6   = "fd00:172:30::/112"
+	MasterLink     = "ext0"
+	EgressSubnet   = "192.168.12.0/24"
+	EgressSubnet6  = "fd00:12::/64"
+)
+
+// Topology is a running test network. Names are netns names under
+// /var/run/netns.
+type Topology struct {
+	Prefix                         string
+	Node, Ext, Far, Router, Client string
+}
+
+// Path returns a namespace's bind-mount path.
+func Path(name string) string { return filepath.Join("/var/run/netns", name) }
+
+// NS opens a namespace of the topology; the caller closes it.
+func NS(name string) (ns.NetNS, error) { return ns.GetNS(Path(name)) }
+
+func (t *Topology) all() []string { return []string{t.Client, t.Router, t.Far, t.Ext, t.Node} }
+
+// ip runs one iproute2 batch in a namespace ("" = no -n).
+func ip(netns string, cmds ...string) error {
+	args := []string{"-b", "-"}
+	if netns != "" {
+		args = append([]string{"-n", netns}, args...)
+	}
+	cmd := exec.Command("ip", args...)
+	cmd.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("ip -n %s: %v: %s", netns, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// sysctls sets /proc/sys values inside a namespace.
+func sysctls(name string, kv map[string]string) error {
+	n, err := NS(name)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return n.Do(func(ns.NetNS) error {
+		for k, v := range kv {
+			p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+				return fmt.Errorf("%s: set %s=%s: %v", name, k, v, err)
+			}
+		}
+		return nil
+	})
+}
+
+// noDAD makes IPv6 addresses usable at once (no duplicate address
+// detection), for links created afterwards in the namespace.
+var noDAD = map[string]string{
+	"net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0",
+}
+
+var forwarding = map[string]string{"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
+
+// Up builds the test network with namespace names starting with prefix.
+// On error it removes whatever it made.
+func Up(prefix string) (t *Topology, err error) {
+	t = &Topology{Prefix: prefix, Node: prefix + "node", Ext: prefix + "ext", Far: prefix + "far", Router: prefix + "router", Client: prefix + "client"}
+	defer func() {
+		if err != nil {
+			t.Down()
+		}
+	}()
+	for _, n := range t.all() {
+		if out, err := exec.Command("ip", "netns", "add", n).CombinedOutput(); err != nil {
+			return t, fmt.Errorf("ip netns add %s: %v: %s", n, err, strings.TrimSpace(string(out)))
+		}
+		if err := sysctls(n, noDAD); err != nil {
+			return t, err
+		}
+		if err := ip(n, "link set lo up"); err != nil {
+			return t, err
+		}
+	}
+	for _, n := range []string{t.Node, t.Ext} {
+		if err := sysctls(n, forwarding); err != nil {
+			return t, err
+		}
+	}
+	steps := []struct {
+		netns string
+		cmds  []string
+	}{
+		{t.Node, []string{
+			"link add ext0 type veth peer name ext1 netns " + t.Ext,
+			"link add vrouter type veth peer name eth0 netns " + t.Router,
+			"link add vclient type veth peer name eth0 netns " + t.Client,
+			"addr add 192.168.12.2/24 dev ext0", "addr add fd00:12::2/64 dev ext0 nodad",
+			"addr add 10.129.2.1/23 dev vrouter", "addr add fd00:129::1/64 dev vrouter nodad",
+			"addr add 10.130.0.1/23 dev vclient", "addr add fd00:130::1/64 dev vclient nodad",
+			"link set ext0 up", "link set vrouter up", "link set vclient up",
+			"route add default via 192.168.12.1 dev ext0", "route add default via fd00:12::1 dev ext0",
+		}},
+		{t.Ext, []string{
+			"link add far0 type veth peer name eth0 netns " + t.Far,
+			"addr add 192.168.12.1/24 dev ext1", "addr add fd00:12::1/64 dev ext1 nodad",
+			"addr add 192.168.12.91/24 dev ext1", "addr add fd00:12::91/64 dev ext1 nodad",
+			"addr add 203.0.113.1/24 dev far0", "addr add fd00:203::1/64 dev far0 nodad",
+			"link set ext1 up", "link set far0 up",
+		}},
+		{t.Far, []string{
+			"addr add 203.0.113.5/24 dev eth0", "addr add fd00:203::5/64 dev eth0 nodad", "link set eth0 up",
+			"route add default via 203.0.113.1", "route add default via fd00:203::1",
+		}},
+		{t.Router, []string{
+			"addr add 10.129.2.31/23 dev eth0", "addr add fd00:129::31/64 dev eth0 nodad", "link set eth0 up",
+			"route add default via 10.129.2.1 dev eth0", "route add default via fd00:129::1 dev eth0",
+		}},
+		{t.Client, []string{
+			"addr add 10.130.0.5/23 dev eth0", "addr add fd00:130::5/64 dev eth0 nodad", "link set eth0 up",
+			"route add default via 10.130.0.1 dev eth0", "route add default via fd00:130::1 dev eth0",
+		}},
+	}
+	for _, s := range steps {
+		if err := ip(s.netns, s.cmds...); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// Down deletes the topology's namespaces (and with them every link in
+// them). It is safe to call more than once.
+func (t *Topology) Down() error {
+	var errs []string
+	for _, n := range t.all() {
+		if _, err := os.Stat(Path(n)); err != nil {
+			continue
+		}
+		if out, err := exec.Command("ip", "netns", "del", n).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Sprintf("ip netns del %s: %v: %s", n, err, out))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}

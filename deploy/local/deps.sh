@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, or says in one line why not.
+set -euo pipefail
+need=()
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v ip6tables >/dev/null 2>&1 || need+=(iptables)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v go >/dev/null 2>&1 || { echo "deps: go is not installed (need Go 1.24 or newer in PATH)" >&2; exit 1; }
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: must run as root (tests and the demo create network namespaces and links)" >&2; exit 1
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null 2>&1 || { echo "deps: missing ${need[*]} and no apt-get to install them" >&2; exit 1; }
+  echo "deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
+  apt-get install -y -qq "${need[@]}" >/dev/null || { echo "deps: apt-get install ${need[*]} failed" >&2; exit 1; }
+fi
+[ -d /var/run/netns ] || mkdir -p /var/run/netns
