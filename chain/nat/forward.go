@@ -15,9 +15,16 @@ func forwardingSysctl(f Family) string {
 	return "/proc/sys/net/ipv4/ip_forward"
 }
 
+// ForwardingMarker is an empty nat chain that records, inside the pod,
+// that forwarding was off before the first egress attachment turned it
+// on. The last attachment's DEL turns it off again and drops the marker,
+// so the pod ends as it began without any state file on the host.
+const ForwardingMarker = "EGRESS-FORWARDING-WAS-OFF"
+
 // EnableForwarding turns forwarding on for the families in the current
-// netns and returns a function that restores the previous values.
-func EnableForwarding(fams []Family) (restore func(), err error) {
+// netns. It returns the families it switched on and a function that
+// restores the previous values.
+func EnableForwarding(fams []Family) (switched []Family, restore func(), err error) {
 	var undo []func()
 	restore = func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -29,18 +36,23 @@ func EnableForwarding(fams []Family) (restore func(), err error) {
 		old, err := os.ReadFile(path)
 		if err != nil {
 			restore()
-			return func() {}, fmt.Errorf("failed to read %s: %v", path, err)
+			return nil, func() {}, fmt.Errorf("failed to read %s: %v", path, err)
 		}
 		if strings.TrimSpace(string(old)) == "1" {
 			continue
 		}
 		if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
 			restore()
-			return func() {}, fmt.Errorf("failed to enable IPv%d forwarding (%s): %v", f, path, err)
+			return nil, func() {}, fmt.Errorf("failed to enable IPv%d forwarding (%s): %v", f, path, err)
 		}
+		switched = append(switched, f)
 		undo = append(undo, func() { _ = os.WriteFile(path, old, 0o644) })
 	}
-	return restore, nil
+	return switched, restore, nil
+}
+
+func disableForwarding(f Family) error {
+	return os.WriteFile(forwardingSysctl(f), []byte("0"), 0o644)
 }
 
 // ForwardingEnabled reports whether forwarding is on for a family in the

@@ -27,9 +27,10 @@ func newIPT(f Family) (*iptables.IPTables, error) {
 }
 
 // Apply installs the rulesets in the current (pod) netns. It is idempotent:
-// our chains are flushed and refilled, jumps are added once. On failure
-// everything it installed is removed again.
-func Apply(sets []Ruleset) (err error) {
+// our chains are flushed and refilled, jumps are added once. For the
+// families in markForwarding it records that forwarding was off (see
+// ForwardingMarker). On failure everything it installed is removed again.
+func Apply(sets []Ruleset, markForwarding []Family) (err error) {
 	var done []Ruleset
 	defer func() {
 		if err != nil {
@@ -49,6 +50,13 @@ func Apply(sets []Ruleset) (err error) {
 		}
 		if err := fill(ipt, rs.SNATChain, rs.SNAT); err != nil {
 			return err
+		}
+		for _, f := range markForwarding {
+			if f == rs.Family {
+				if err := ipt.ClearChain(natTable, ForwardingMarker); err != nil {
+					return fmt.Errorf("failed to create chain %s: %v", ForwardingMarker, err)
+				}
+			}
 		}
 		for _, j := range []struct {
 			chain string
@@ -183,7 +191,38 @@ func removeFamily(f Family, dnat, snat string) error {
 			}
 		}
 	}
+	if len(errs) == 0 {
+		if err := releaseForwarding(ipt, f); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// releaseForwarding turns forwarding off again when no egress attachment
+// is left in the pod and one of them had turned it on.
+func releaseForwarding(ipt *iptables.IPTables, f Family) error {
+	chains, err := ipt.ListChains(natTable)
+	if err != nil {
+		return fmt.Errorf("failed to list IPv%d nat chains: %v", f, err)
+	}
+	marked := false
+	for _, c := range chains {
+		if strings.HasPrefix(c, "EGRESS-DNAT-") {
+			return nil // another attachment still forwards
+		}
+		marked = marked || c == ForwardingMarker
+	}
+	if !marked {
+		return nil
+	}
+	if err := disableForwarding(f); err != nil {
+		return fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err)
+	}
+	if err := ipt.DeleteChain(natTable, ForwardingMarker); err != nil {
+		return fmt.Errorf("failed to delete chain %s: %v", ForwardingMarker, err)
+	}
+	return nil
 }
 
 // Available reports whether IPv4 iptables can be run, for STATUS.

@@ -25,11 +25,11 @@ func Add(netnsPath string, sets []Ruleset) error {
 	}
 	defer netns.Close()
 	return netns.Do(func(ns.NetNS) error {
-		restore, err := EnableForwarding(families(sets))
+		switched, restore, err := EnableForwarding(families(sets))
 		if err != nil {
 			return err
 		}
-		if err := Apply(sets); err != nil {
+		if err := Apply(sets, switched); err != nil {
 			restore()
 			return err
 		}

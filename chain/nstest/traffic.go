@@ -1,0 +1,131 @@
+package nstest
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+)
+
+// Server is a TCP or UDP listener inside a namespace that answers each
+// connection or datagram with the peer address it saw.
+type Server struct {
+	mu    sync.Mutex
+	peers []string
+	close func()
+}
+
+// Peers returns the peer addresses seen so far.
+func (s *Server) Peers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.peers...)
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.close() }
+
+func (s *Server) saw(a net.Addr) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.peers = append(s.peers, a.String())
+	return a.String()
+}
+
+// Serve starts a server in namespace name. Sockets keep the namespace they
+// were created in, so only the listen call needs to run inside it.
+func Serve(name, proto, addr string) (*Server, error) {
+	n, err := NS(name)
+	if err != nil {
+		return nil, err
+	}
+	defer n.Close()
+	s := &Server{}
+	err = n.Do(func(ns.NetNS) error {
+		switch proto {
+		case "tcp":
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			s.close = func() { l.Close() }
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					fmt.Fprintf(c, "%s\n", s.saw(c.RemoteAddr()))
+					c.Close()
+				}
+			}()
+		case "udp":
+			pc, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return err
+			}
+			s.close = func() { pc.Close() }
+			go func() {
+				buf := make([]byte, 1500)
+				for {
+					_, from, err := pc.ReadFrom(buf)
+					if err != nil {
+						return
+					}
+					pc.WriteTo([]byte(s.saw(from)+"\n"), from)
+				}
+			}()
+		default:
+			return fmt.Errorf("unknown protocol %q", proto)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("serve %s %s in %s: %v", proto, addr, name, err)
+	}
+	return s, nil
+}
+
+// Ask connects from namespace name to addr and returns the peer address
+// the server reported, i.e. the source it saw.
+func Ask(name, proto, addr string) (string, error) {
+	n, err := NS(name)
+	if err != nil {
+		return "", err
+	}
+	defer n.Close()
+	var c net.Conn
+	err = n.Do(func(ns.NetNS) error {
+		var err error
+		c, err = net.DialTimeout(proto, addr, 3*time.Second)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("dial %s %s from %s: %v", proto, addr, name, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	if proto == "udp" {
+		if _, err := c.Write([]byte("hello\n")); err != nil {
+			return "", err
+		}
+	}
+	buf := make([]byte, 256)
+	nr, err := c.Read(buf)
+	if err != nil {
+		return "", fmt.Errorf("%s %s from %s: no answer: %v", proto, addr, name, err)
+	}
+	return strings.TrimSpace(string(buf[:nr])), nil
+}
+
+// SourceIP strips the port from an address as Ask returns it.
+func SourceIP(hostport string) string {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return h
+}
