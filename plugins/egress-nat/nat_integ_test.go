@@ -1,0 +1,231 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/egress-router/egress-router/chain/nstest"
+)
+
+const natFields = `"destinations": ["80 tcp 203.0.113.5 8080", "53 SCTP 203.0.113.5", "192.168.12.91"], "fallbackIP": ""`
+const natFields6 = `"destinations": ["80 tcp 203.0.113.5 8080", "80 tcp fd00:203::5 8080", "192.168.12.91"]`
+
+func natRun(t *testing.T, a *nstest.Attached, c nstest.Call, conf []byte) nstest.Outcome {
+	t.Helper()
+	out, err := nstest.Run("egress-nat", c, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func wantCNIError(t *testing.T, out nstest.Outcome, code uint, fragments ...string) {
+	t.Helper()
+	if out.ExitCode == 0 {
+		t.Fatalf("exit 0, want failure; stdout %s", out.Stdout)
+	}
+	got, msg, ok := out.Error()
+	if !ok {
+		t.Fatalf("stdout is not a CNI error: %q (stderr %q)", out.Stdout, out.Stderr)
+	}
+	if got != code {
+		t.Errorf("error code %d, want %d (%s)", got, code, msg)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(msg, f) {
+			t.Errorf("error message %q lacks %q", msg, f)
+		}
+	}
+}
+
+func inPod(t *testing.T, a *nstest.Attached, env []string, argv ...string) string {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", a.Topo.Router}, argv...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %v: %s", argv, err, out)
+	}
+	return string(out)
+}
+
+func TestNatErrorsLeaveNothing(t *testing.T) {
+	a := nstest.Attach(t, "naterr", "1.0.0", false)
+	before, err := nstest.Take(a.Topo.Router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		conf      []byte
+		code      uint
+		fragments []string
+	}{
+		{"missing prevResult", a.Conf("egress-nat", natFields, false), 7, []string{"prevResult"}},
+		{"fallback not last", a.Conf("egress-nat", `"destinations": ["192.168.12.91", "80 tcp 203.0.113.5"]`, true), 7, []string{"destinations[1]", "192.168.12.91", "last"}},
+		{"duplicate local port", a.Conf("egress-nat", `"destinations": ["80 tcp 203.0.113.5", "80 TCP 203.0.113.6"]`, true), 7, []string{"destinations[1]", "80/tcp"}},
+		{"port 0", a.Conf("egress-nat", `"destinations": ["0 tcp 203.0.113.5"]`, true), 7, []string{"destinations[0]", "port 0"}},
+		{"port 65536", a.Conf("egress-nat", `"destinations": ["65536 udp 203.0.113.5"]`, true), 7, []string{"65536"}},
+		{"bad protocol", a.Conf("egress-nat", `"destinations": ["80 icmp 203.0.113.5"]`, true), 7, []string{"icmp"}},
+		{"not an IP", a.Conf("egress-nat", `"destinations": ["80 tcp 203.0.113.500"]`, true), 7, []string{"203.0.113.500"}},
+		{"wide CIDR", a.Conf("egress-nat", `"destinations": ["203.0.113.0/24"]`, true), 7, []string{"203.0.113.0/24"}},
+		{"fallbackIP and a fallback line", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "fallbackIP": "192.168.12.92"`, true), 7, []string{"fallbackIP", "192.168.12.92"}},
+		{"empty destinations", a.Conf("egress-nat", `"destinations": []`, true), 7, []string{"destinations"}},
+		{"bad source", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "source": "x"`, true), 7, []string{"source", `"x"`}},
+		{"IPv6 destination, no IPv6 address", a.Conf("egress-nat", natFields6, true), 7, []string{"fd00:203::5", "no IPv6"}},
+		{"bad log level", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "log_level": "loud"`, true), 7, []string{"log_level", "loud"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantCNIError(t, natRun(t, a, a.Call("ADD"), c.conf), c.code, c.fragments...)
+			after, err := nstest.Take(a.Topo.Router)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := before.Diff(after); d != "" {
+				t.Errorf("the pod changed after a failed ADD:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestNatRollback makes ip6tables refuse rules after the IPv4 family went
+// in: the IPv4 chains and the forwarding switch must be undone.
+func TestNatRollback(t *testing.T) {
+	a := nstest.Attach(t, "natrb", "1.1.0", true)
+	before, err := nstest.Take(a.Topo.Router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := exec.LookPath("ip6tables")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	wrapper := "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in -A|-I) echo 'ip6tables: injected failure' >&2; exit 1;; esac; done\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "ip6tables"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := a.Call("ADD")
+	c.ExtraEnv = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+	wantCNIError(t, natRun(t, a, c, a.Conf("egress-nat", natFields6, true)), 999, "injected failure")
+	after, err := nstest.Take(a.Topo.Router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := before.Diff(after); d != "" {
+		t.Errorf("the pod changed after a failed ADD:\n%s", d)
+	}
+	for _, s := range []string{"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"} {
+		if got := strings.TrimSpace(inPod(t, a, nil, "sysctl", "-n", s)); got != "0" {
+			t.Errorf("%s = %s after a failed ADD, want 0 as before", s, got)
+		}
+	}
+}
+
+// TestNatBackends runs ADD, CHECK, tampering, DEL against iptables-nft
+// and iptables-legacy, each through the binaries a node would have.
+func TestNatBackends(t *testing.T) {
+	for _, mode := range []string{"nft", "legacy"} {
+		t.Run(mode, func(t *testing.T) {
+			a := nstest.Attach(t, "nat"+mode, "1.1.0", false)
+			dir := t.TempDir()
+			for _, b := range []string{"iptables", "ip6tables", "iptables-save", "ip6tables-save", "iptables-restore"} {
+				target, err := exec.LookPath(strings.Replace(b, "tables", "tables-"+mode, 1))
+				if err != nil {
+					t.Fatalf("%s backend: %v", mode, err)
+				}
+				if err := os.Symlink(target, filepath.Join(dir, b)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+			call := func(cmd string) nstest.Call { c := a.Call(cmd); c.ExtraEnv = env; return c }
+			before := inPod(t, a, env, "iptables-save", "-t", "nat")
+
+			conf := a.Conf("egress-nat", natFields+`, "log_level": "debug"`, true)
+			add := natRun(t, a, call("ADD"), conf)
+			if add.ExitCode != 0 {
+				t.Fatalf("ADD: %s %s", add.Stdout, add.Stderr)
+			}
+			// stdout is the result alone; the debug log went to stderr.
+			var res map[string]any
+			if err := json.Unmarshal([]byte(add.Stdout), &res); err != nil {
+				t.Errorf("stdout is not just the result: %v: %q", err, add.Stdout)
+			}
+			if !strings.Contains(add.Stderr, "DNAT --to-destination 203.0.113.5:8080") {
+				t.Errorf("debug log on stderr lacks the rules: %q", add.Stderr)
+			}
+			if !strings.Contains(string(add.Stdout), `"192.168.12.99/24"`) {
+				t.Errorf("result lost prevResult's address: %s", add.Stdout)
+			}
+			save := inPod(t, a, env, "iptables-save", "-t", "nat")
+			for _, l := range []string{
+				"-A EGRESS-DNAT-net1 -p tcp -m tcp --dport 80 -j DNAT --to-destination 203.0.113.5:8080",
+				"-A EGRESS-DNAT-net1 -p sctp -m sctp --dport 53 -j DNAT --to-destination 203.0.113.5:53",
+				"-A EGRESS-DNAT-net1 -j DNAT --to-destination 192.168.12.91",
+				"-A EGRESS-SNAT-net1 -j SNAT --to-source 192.168.12.99",
+			} {
+				if !strings.Contains(save, l) {
+					t.Errorf("%s: rules lack %q:\n%s", mode, l, save)
+				}
+			}
+			checkConf := a.Conf("egress-nat", natFields, true)
+			if out := natRun(t, a, call("CHECK"), checkConf); out.ExitCode != 0 {
+				t.Fatalf("CHECK: %s", out.Stdout)
+			}
+			inPod(t, a, env, "iptables", "-t", "nat", "-A", "EGRESS-DNAT-net1", "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", "203.0.113.9")
+			wantCNIError(t, natRun(t, a, call("CHECK"), checkConf), 999, "EGRESS-DNAT-net1 differs")
+			inPod(t, a, env, "iptables", "-t", "nat", "-D", "EGRESS-DNAT-net1", "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", "203.0.113.9")
+			inPod(t, a, env, "iptables", "-t", "nat", "-D", "PREROUTING", "-i", "eth0", "-j", "EGRESS-DNAT-net1")
+			wantCNIError(t, natRun(t, a, call("CHECK"), checkConf), 999, "PREROUTING lacks the jump")
+			inPod(t, a, env, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+
+			for i := 0; i < 2; i++ {
+				if out := natRun(t, a, call("DEL"), a.Conf("egress-nat", natFields, false)); out.ExitCode != 0 {
+					t.Fatalf("DEL #%d: %s", i+1, out.Stdout)
+				}
+			}
+			if after := inPod(t, a, env, "iptables-save", "-t", "nat"); strings.Contains(after, "EGRESS-") {
+				t.Errorf("%s: rules left after DEL:\n%s\nbefore:\n%s", mode, after, before)
+			}
+			if got := strings.TrimSpace(inPod(t, a, nil, "sysctl", "-n", "net.ipv4.ip_forward")); got != "0" {
+				t.Errorf("ip_forward = %s after the last DEL, want 0 as before ADD", got)
+			}
+		})
+	}
+}
+
+func TestNatStatusAndVersion(t *testing.T) {
+	nstest.Need(t)
+	bin := nstest.BinDir(t)
+	conf := []byte(`{"cniVersion": "1.1.0", "name": "egress-router", "type": "egress-nat", "destinations": ["192.168.12.91"]}`)
+	out, err := nstest.Run("egress-nat", nstest.Call{Command: "STATUS", Path: bin}, conf)
+	if err != nil || out.ExitCode != 0 {
+		t.Fatalf("STATUS: %v %s", err, out.Stdout)
+	}
+	c := nstest.Call{Command: "STATUS", Path: bin, ExtraEnv: []string{"PATH=" + t.TempDir()}}
+	out, err = nstest.Run("egress-nat", c, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCNIError(t, out, 50, "iptables")
+
+	out, err = nstest.Run("egress-nat", nstest.Call{Command: "VERSION", Path: bin}, []byte(`{"cniVersion": "1.1.0"}`))
+	if err != nil || out.ExitCode != 0 {
+		t.Fatalf("VERSION: %v %s", err, out.Stdout)
+	}
+	var v struct {
+		Supported []string `json:"supportedVersions"`
+	}
+	if err := json.Unmarshal([]byte(out.Stdout), &v); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(v.Supported, ",") != "0.3.0,0.3.1,0.4.0,1.0.0,1.1.0" {
+		t.Errorf("supportedVersions = %v", v.Supported)
+	}
+}

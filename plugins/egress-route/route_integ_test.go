@@ -1,0 +1,159 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/egress-router/egress-router/chain/nstest"
+)
+
+const routeFields = `"clusterCIDRs": ["10.128.0.0/14"], "serviceCIDRs": ["172.30.0.0/16"]`
+
+func ipIn(t *testing.T, netns string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"-n", netns}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip -n %s %v: %v: %s", netns, args, err, out)
+	}
+	return string(out)
+}
+
+func mustRun(t *testing.T, a *nstest.Attached, cmd string, conf []byte) nstest.Outcome {
+	t.Helper()
+	out, err := nstest.Run("egress-route", a.Call(cmd), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// wantCNIError asserts a failed invocation: non-zero exit, a CNI error on
+// stdout with the code, and a message holding every fragment.
+func wantCNIError(t *testing.T, out nstest.Outcome, code uint, fragments ...string) {
+	t.Helper()
+	if out.ExitCode == 0 {
+		t.Fatalf("exit 0, want failure; stdout %s", out.Stdout)
+	}
+	got, msg, ok := out.Error()
+	if !ok {
+		t.Fatalf("stdout is not a CNI error: %q (stderr %q)", out.Stdout, out.Stderr)
+	}
+	if got != code {
+		t.Errorf("error code %d, want %d (%s)", got, code, msg)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(msg, f) {
+			t.Errorf("error message %q lacks %q", msg, f)
+		}
+	}
+}
+
+func TestRouteErrorsLeaveNothing(t *testing.T) {
+	a := nstest.Attach(t, "rterr", "1.0.0", true)
+	before, err := nstest.Take(a.Topo.Router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		conf      []byte
+		code      uint
+		fragments []string
+	}{
+		{"missing prevResult", a.Conf("egress-route", routeFields, false), 7, []string{"prevResult"}},
+		{"bad cluster CIDR", a.Conf("egress-route", `"clusterCIDRs": ["10.128.0.0/14", "10.0.0.0/33"]`, true), 7, []string{"clusterCIDRs[1]", "10.0.0.0/33"}},
+		{"bad gateway", a.Conf("egress-route", `"gateway": "192.168.12.256"`, true), 7, []string{"gateway", "192.168.12.256"}},
+		{"bad cluster interface", a.Conf("egress-route", `"clusterInterface": "eth0/x"`, true), 7, []string{"clusterInterface", "eth0/x"}},
+		{"cluster interface missing", a.Conf("egress-route", `"clusterInterface": "eth9"`, true), 7, []string{"eth9"}},
+		{"malformed JSON", []byte(`{"cniVersion": "1.0.0", "name": `), 6, nil},
+		// The master route to the gateway's address collides with the
+		// gateway's host route on net1: a half-done ADD must roll back.
+		{"rollback on a route conflict", a.Conf("egress-route", routeFields+`, "masterIPs": ["192.168.12.1"]`, true), 999, []string{"192.168.12.1"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantCNIError(t, mustRun(t, a, "ADD", c.conf), c.code, c.fragments...)
+			after, err := nstest.Take(a.Topo.Router)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := before.Diff(after); d != "" {
+				t.Errorf("the pod changed after a failed ADD:\n%s", d)
+			}
+		})
+	}
+}
+
+func TestRouteCheckAndDel(t *testing.T) {
+	for _, v := range []string{"0.4.0", "1.0.0", "1.1.0"} {
+		t.Run(v, func(t *testing.T) {
+			a := nstest.Attach(t, "rtchk", v, false)
+			before, err := nstest.Take(a.Topo.Router)
+			if err != nil {
+				t.Fatal(err)
+			}
+			add := mustRun(t, a, "ADD", a.Conf("egress-route", routeFields, true))
+			if add.ExitCode != 0 {
+				t.Fatalf("ADD: %s %s", add.Stdout, add.Stderr)
+			}
+			if add.Stderr != "" {
+				t.Errorf("ADD wrote to stderr at the default log level: %q", add.Stderr)
+			}
+			// CHECK gets the final result as prevResult, as libcni sends it.
+			a.PrevResult = []byte(add.Stdout)
+			checkConf := a.Conf("egress-route", routeFields, true)
+			if out := mustRun(t, a, "CHECK", checkConf); out.ExitCode != 0 {
+				t.Fatalf("CHECK after ADD: %s", out.Stdout)
+			}
+			// Delete a route by hand: CHECK must name it. Then put it back
+			// as ours (proto 69) and check again.
+			for _, r := range [][]string{
+				{"172.30.0.0/16", "via", "10.129.2.1", "dev", "eth0"},
+				{"192.168.12.2", "via", "10.129.2.1", "dev", "eth0"},
+				{"default", "via", "192.168.12.1", "dev", "net1"},
+			} {
+				ipIn(t, a.Topo.Router, append([]string{"route", "del"}, r...)...)
+				wantCNIError(t, mustRun(t, a, "CHECK", checkConf), 999, strings.Replace(strings.Join(r, " "), "192.168.12.2 ", "192.168.12.2/32 ", 1), "missing")
+				ipIn(t, a.Topo.Router, append(append([]string{"route", "add"}, r...), "proto", "69")...)
+				if out := mustRun(t, a, "CHECK", checkConf); out.ExitCode != 0 {
+					t.Fatalf("CHECK after restoring %v: %s", r, out.Stdout)
+				}
+			}
+
+			// DEL needs no prevResult; twice; then with the netns gone.
+			for i := 0; i < 2; i++ {
+				if out := mustRun(t, a, "DEL", a.Conf("egress-route", routeFields, false)); out.ExitCode != 0 {
+					t.Fatalf("DEL #%d: %s", i+1, out.Stdout)
+				}
+			}
+			after, err := nstest.Take(a.Topo.Router)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := before.Diff(after); d != "" {
+				t.Errorf("the pod differs after DEL:\n%s", d)
+			}
+			c := a.Call("DEL")
+			c.Netns = "/var/run/netns/does-not-exist"
+			if out, _ := nstest.Run("egress-route", c, a.Conf("egress-route", routeFields, false)); out.ExitCode != 0 {
+				t.Errorf("DEL with a missing netns: %s", out.Stdout)
+			}
+		})
+	}
+}
+
+func TestRouteNoMasterRoutes(t *testing.T) {
+	a := nstest.Attach(t, "rtnomst", "1.1.0", false)
+	out := mustRun(t, a, "ADD", a.Conf("egress-route", `"masterRoutes": false`, true))
+	if out.ExitCode != 0 {
+		t.Fatalf("ADD: %s", out.Stdout)
+	}
+	routes := ipIn(t, a.Topo.Router, "-4", "route")
+	if strings.Contains(routes, "192.168.12.2") {
+		t.Errorf("masterRoutes false still routes the master's IP:\n%s", routes)
+	}
+	if !strings.Contains(routes, "default via 192.168.12.1 dev net1") {
+		t.Errorf("default route not moved:\n%s", routes)
+	}
+}
