@@ -2,14 +2,15 @@
 // legacy openshift-sdn egress router (EGRESS_DESTINATION), egress-router-cni's
 // ip.destinations and the operator's rendered NAD.
 //
-//	IP                          fallback: every other connection goes here (must be last)
+//	IP                          fallback: every other connection goes here
+//	                            (last; at most one per address family)
 //	IP/32 (or /128)             the same, in CIDR notation
 //	PORT PROTO IP               connections to PORT go to IP:PORT
 //	PORT PROTO IP REMOTEPORT    connections to PORT go to IP:REMOTEPORT
 //
 // PROTO is tcp, udp or sctp in any case; fields are split on any white
 // space; a string may hold several lines; blank lines and # comments are
-// ignored.
+// ignored. Local ports are unique per protocol and address family.
 package dest
 
 import (

@@ -120,7 +120,7 @@ func cnitool(t *testing.T, topo *nstest.Topology, netconfDir, verb, netns string
 	t.Helper()
 	bin := nstest.BinDir(t)
 	cmd := exec.Command("ip", "netns", "exec", topo.Node, filepath.Join(bin, "cnitool"), verb, "egress-router", netns, "-i", "net1")
-	cmd.Env = append(os.Environ(), "CNI_PATH="+bin, "NETCONFPATH="+netconfDir, "CNI_CACHE_DIR="+filepath.Join(netconfDir, "cache"))
+	cmd.Env = append(os.Environ(), "CNI_PATH="+bin, "NETCONFPATH="+netconfDir)
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), fmt.Errorf("cnitool %s: %v: %s%s", verb, err, out, ee.Stderr)

@@ -5,7 +5,7 @@
 //
 //	client (eth0 10.130.0.5/23)          far (eth0 203.0.113.5/24: server beyond the gateway)
 //	   |                                    |
-//	 node (vclient 10.130.0.1, vrouter 10.129.2.1, ext0 192.168.12.2/24 = macvlan master)
+//	 node (vclient 10.130.0.1, bridge cni0 10.129.2.1 with vrouter, ext0 192.168.12.2/24 = macvlan master)
 //	   |                    |                |
 //	router (eth0 10.129.2.31/23, net1 = macvlan on ext0)
 //	                                        ext (ext1 192.168.12.1/24 gateway, .91 server; far0 203.0.113.1/24)
@@ -142,7 +142,9 @@ func Up(prefix string) (t *Topology, err error) {
 			"link add vrouter type veth peer name eth0 netns " + t.Router,
 			"link add vclient type veth peer name eth0 netns " + t.Client,
 			"addr add 192.168.12.2/24 dev ext0", "addr add fd00:12::2/64 dev ext0 nodad",
-			"addr add 10.129.2.1/23 dev vrouter", "addr add fd00:129::1/64 dev vrouter nodad",
+			// The router pod's subnet is a bridge, as on a real node.
+			"link add cni0 type bridge", "link set vrouter master cni0", "link set cni0 up",
+			"addr add 10.129.2.1/23 dev cni0", "addr add fd00:129::1/64 dev cni0 nodad",
 			"addr add 10.130.0.1/23 dev vclient", "addr add fd00:130::1/64 dev vclient nodad",
 			"link set ext0 up", "link set vrouter up", "link set vclient up",
 			"route add default via 192.168.12.1 dev ext0", "route add default via fd00:12::1 dev ext0",

@@ -11,7 +11,7 @@ WORK=$(mktemp -d)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 in_ns() { local n=$1; shift; ip netns exec "$P$n" "$@"; }
 cleanup() {
-  in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" CNI_CACHE_DIR="$WORK/cache" \
+  in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" \
     "$BIN/cnitool" del egress-router /var/run/netns/${P}router -i net1 >/dev/null 2>&1 || true
   "$BIN/topo" down "$P" || true
   rm -rf "$WORK"
@@ -35,7 +35,7 @@ say "Conflist (macvlan + static -> egress-route -> egress-nat)"
 cat "$WORK/egress-router.conflist"
 
 say "cnitool add egress-router (run in the node namespace, like a runtime)"
-in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" CNI_CACHE_DIR="$WORK/cache" \
+in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" \
   "$BIN/cnitool" add egress-router /var/run/netns/${P}router -i net1
 
 say "Router pod: ip route"
@@ -56,9 +56,9 @@ in_ns client "$BIN/peerecho" ask tcp 10.129.2.31:443
 wait $s1 $s2 $s3
 
 say "cnitool check, then del"
-in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" CNI_CACHE_DIR="$WORK/cache" \
+in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" \
   "$BIN/cnitool" check egress-router /var/run/netns/${P}router -i net1 && echo "check: ok"
-in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" CNI_CACHE_DIR="$WORK/cache" \
+in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" \
   "$BIN/cnitool" del egress-router /var/run/netns/${P}router -i net1 && echo "del: ok"
 say "Router pod after DEL: ip route"
 in_ns router ip route
