@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containernetworking/cni/pkg/types"
+	nadutils "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/utils"
+
 	"github.com/egress-router/egress-router/chain/nstest"
 )
 
@@ -28,6 +31,7 @@ func TestConflistLibcni(t *testing.T) {
 				t.Errorf("result cniVersion %s, want %s", res.Version(), v)
 			}
 			checkResult(t, topo, v, toCurrent(t, res))
+			checkNetworkStatus(t, res)
 			checkAttached(t, topo)
 
 			if err := r.check(t, topo); err != nil {
@@ -48,6 +52,25 @@ func TestConflistLibcni(t *testing.T) {
 				t.Errorf("the router pod is not as before ADD after DEL:\n%s", d)
 			}
 		})
+	}
+}
+
+// checkNetworkStatus: the result must give Multus a complete
+// k8s.v1.cni.cncf.io/network-status entry (it builds it with this client).
+func checkNetworkStatus(t *testing.T, res types.Result) {
+	t.Helper()
+	st, err := nadutils.CreateNetworkStatus(res, "default/egress-router", false, nil)
+	if err != nil {
+		t.Fatalf("network-status from the result: %v", err)
+	}
+	if st.Interface != "net1" || st.Mac == "" {
+		t.Errorf("network-status interface %q mac %q, want net1 and a MAC", st.Interface, st.Mac)
+	}
+	if strings.Join(st.IPs, ",") != "192.168.12.99,fd00:12::99" {
+		t.Errorf("network-status ips = %v", st.IPs)
+	}
+	if strings.Join(st.Gateway, ",") != "192.168.12.1,fd00:12::1" {
+		t.Errorf("network-status gateway = %v, want the egress gateways from the default routes", st.Gateway)
 	}
 }
 

@@ -48,8 +48,9 @@ func CheckIn(netnsPath string, sets []Ruleset) error {
 }
 
 // Del removes the egress interface's NAT from the pod at netnsPath. A
-// missing or empty netns means there is nothing to undo. Forwarding is
-// left on: other attachments in the pod may rely on it.
+// missing or empty netns means there is nothing to undo. Forwarding goes
+// back off when this was the pod's last egress attachment and one of them
+// had turned it on (see ForwardingMarker).
 func Del(netnsPath, egressIf string) error {
 	if netnsPath == "" {
 		return nil

@@ -53,8 +53,8 @@ func (p *Plan) Apply() (added []*types.Route, err error) {
 }
 
 // moveDefaults copies the main table's default routes of a family into
-// SavedTable and removes them from main, skipping routes already on the
-// egress link.
+// SavedTable and removes them from main, whatever their link, so the
+// egress default is the only one; routes we own (Protocol) stay.
 func moveDefaults(fam, egressIndex int) ([]netlink.Route, error) {
 	rs, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {

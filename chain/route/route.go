@@ -2,9 +2,12 @@
 // cluster, service and master-host traffic stays on the cluster interface.
 //
 // Every route it adds carries Protocol, so DEL and CHECK find exactly the
-// routes this step owns without state files. The cluster interface's
-// default routes are moved into SavedTable while the egress router is
+// routes this step owns without state files. The pod's default routes of
+// each egress family are moved into SavedTable while the egress router is
 // attached and moved back on DEL, so the pod returns to what it was.
+//
+// A pod has one default route per family, so it has at most one egress
+// attachment: DEL removes every route marked Protocol in the pod.
 package route
 
 import (

@@ -16,6 +16,7 @@ import (
 
 	"github.com/egress-router/egress-router/chain/attach"
 	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/nat"
 )
 
@@ -72,11 +73,16 @@ func cmdCheck(args *skel.CmdArgs) error {
 }
 
 func cmdDel(args *skel.CmdArgs) error {
-	conf, _, err := parseConfig(args.StdinData)
-	if err != nil {
+	// DEL must clean up even if the config no longer validates (it may
+	// have been edited since ADD): only the JSON must decode.
+	conf := &NetConf{}
+	if err := cnierr.Unmarshal(args.StdinData, conf); err != nil {
 		return err
 	}
-	log, _ := conf.Open("egress-nat")
+	log, err := conf.Open("egress-nat")
+	if err != nil {
+		log = logging.New("egress-nat", conf.LogFile, logging.Warning)
+	}
 	defer log.Close()
 	// The chains are named after CNI_IFNAME: DEL needs no prevResult.
 	if err := nat.Del(args.Netns, args.IfName); err != nil {

@@ -185,8 +185,8 @@ func TestNatBackends(t *testing.T) {
 			wantCNIError(t, natRun(t, a, call("CHECK"), checkConf), 999, "PREROUTING lacks the jump")
 			inPod(t, a, env, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 
-			for i := 0; i < 2; i++ {
-				if out := natRun(t, a, call("DEL"), a.Conf("egress-nat", natFields, false)); out.ExitCode != 0 {
+			for i, fields := range []string{`"destinations": ["80 bogus 1.2.3.4"]`, natFields} {
+				if out := natRun(t, a, call("DEL"), a.Conf("egress-nat", fields, false)); out.ExitCode != 0 {
 					t.Fatalf("DEL #%d: %s", i+1, out.Stdout)
 				}
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/egress-router/egress-router/chain/attach"
 	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/route"
 )
 
@@ -63,11 +64,16 @@ func cmdCheck(args *skel.CmdArgs) error {
 }
 
 func cmdDel(args *skel.CmdArgs) error {
-	conf, _, err := parseConfig(args.StdinData)
-	if err != nil {
+	// DEL must clean up even if the config no longer validates (it may
+	// have been edited since ADD): only the JSON must decode.
+	conf := &NetConf{}
+	if err := cnierr.Unmarshal(args.StdinData, conf); err != nil {
 		return err
 	}
-	log, _ := conf.Open("egress-route")
+	log, err := conf.Open("egress-route")
+	if err != nil {
+		log = logging.New("egress-route", conf.LogFile, logging.Warning)
+	}
 	defer log.Close()
 	// Our routes carry route.Protocol, so DEL needs neither prevResult nor
 	// the config's networks to find them.

@@ -121,11 +121,14 @@ func TestRouteCheckAndDel(t *testing.T) {
 				}
 			}
 
-			// DEL needs no prevResult; twice; then with the netns gone.
-			for i := 0; i < 2; i++ {
-				if out := mustRun(t, a, "DEL", a.Conf("egress-route", routeFields, false)); out.ExitCode != 0 {
-					t.Fatalf("DEL #%d: %s", i+1, out.Stdout)
-				}
+			// DEL needs no prevResult and cleans up even when the config was
+			// edited into something invalid since ADD; twice; then with the
+			// netns gone.
+			if out := mustRun(t, a, "DEL", a.Conf("egress-route", `"clusterCIDRs": ["not-a-cidr"]`, false)); out.ExitCode != 0 {
+				t.Fatalf("DEL with an invalid config: %s", out.Stdout)
+			}
+			if out := mustRun(t, a, "DEL", a.Conf("egress-route", routeFields, false)); out.ExitCode != 0 {
+				t.Fatalf("second DEL: %s", out.Stdout)
 			}
 			after, err := nstest.Take(a.Topo.Router)
 			if err != nil {
