@@ -73,14 +73,23 @@ func (o *Options) Parse() (*Parsed, error) {
 }
 
 // Spec combines the configuration with the attachment: the source
-// defaults to the egress interface's addresses.
-func (p *Parsed) Spec(eg *attach.Egress) Spec {
+// defaults to the egress interface's addresses, and an explicit source
+// must be one of them (replies to any other address would not come back
+// to this interface).
+func (p *Parsed) Spec(eg *attach.Egress) (Spec, error) {
 	s := Spec{ClusterInterface: p.ClusterInterface, EgressInterface: eg.IfName, Destinations: p.Destinations}
 	if p.Source != nil {
+		found := false
+		for _, a := range eg.Addrs {
+			found = found || a.IP.Equal(p.Source)
+		}
+		if !found {
+			return Spec{}, cnierr.Config("source %s is not an address of the egress interface %q %v", p.Source, eg.IfName, eg.Addrs)
+		}
 		s.Sources = append(s.Sources, p.Source)
 	}
 	for _, a := range eg.Addrs {
 		s.Sources = append(s.Sources, a.IP)
 	}
-	return s
+	return s, nil
 }

@@ -3,6 +3,7 @@ package nat
 import (
 	"errors"
 
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/egress-router/egress-router/chain/cnierr"
@@ -25,6 +26,9 @@ func Add(netnsPath string, sets []Ruleset) error {
 	}
 	defer netns.Close()
 	return netns.Do(func(ns.NetNS) error {
+		if err := linksExist(sets); err != nil {
+			return err
+		}
 		switched, restore, err := EnableForwarding(families(sets))
 		if err != nil {
 			return err
@@ -65,4 +69,17 @@ func Del(netnsPath, egressIf string) error {
 	}
 	defer netns.Close()
 	return netns.Do(func(ns.NetNS) error { return Remove(egressIf) })
+}
+
+// linksExist checks the interfaces the rules match on: iptables accepts
+// any name, so a typo would install rules that never match.
+func linksExist(sets []Ruleset) error {
+	for _, rs := range sets {
+		for _, name := range []string{rs.PreJump[1], rs.PostJump[1]} {
+			if _, err := netlinksafe.LinkByName(name); err != nil {
+				return cnierr.Config("interface %q (clusterInterface or the egress interface) not found in the pod: %v", name, err)
+			}
+		}
+	}
+	return nil
 }

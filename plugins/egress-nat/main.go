@@ -39,7 +39,11 @@ func rulesets(args *skel.CmdArgs) (*NetConf, *current.Result, []nat.Ruleset, err
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sets, err := nat.Build(p.Spec(eg))
+	spec, err := p.Spec(eg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sets, err := nat.Build(spec)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -77,6 +77,8 @@ func TestNatErrorsLeaveNothing(t *testing.T) {
 		{"empty destinations", a.Conf("egress-nat", `"destinations": []`, true), 7, []string{"destinations"}},
 		{"bad source", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "source": "x"`, true), 7, []string{"source", `"x"`}},
 		{"IPv6 destination, no IPv6 address", a.Conf("egress-nat", natFields6, true), 7, []string{"fd00:203::5", "no IPv6"}},
+		{"source not on the egress interface", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "source": "192.168.12.98"`, true), 7, []string{"source", "192.168.12.98"}},
+		{"cluster interface missing", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "clusterInterface": "eth7"`, true), 7, []string{"eth7"}},
 		{"bad log level", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "log_level": "loud"`, true), 7, []string{"log_level", "loud"}},
 	}
 	for _, c := range cases {
