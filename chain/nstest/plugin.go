@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // Call is one plugin invocation the way a runtime makes it: environment
@@ -70,4 +71,26 @@ func Run(plugin string, c Call, stdin []byte) (Outcome, error) {
 		o.ExitCode = ee.ExitCode()
 	}
 	return o, nil
+}
+
+// WantError fails t unless the invocation failed the CNI way: non-zero
+// exit, a CNI error on stdout with the code, and a message holding every
+// fragment.
+func (o Outcome) WantError(t testing.TB, code uint, fragments ...string) {
+	t.Helper()
+	if o.ExitCode == 0 {
+		t.Fatalf("exit 0, want failure; stdout %s", o.Stdout)
+	}
+	got, msg, ok := o.Error()
+	if !ok {
+		t.Fatalf("stdout is not a CNI error: %q (stderr %q)", o.Stdout, o.Stderr)
+	}
+	if got != code {
+		t.Errorf("error code %d, want %d (%s)", got, code, msg)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(msg, f) {
+			t.Errorf("error message %q lacks %q", msg, f)
+		}
+	}
 }

@@ -23,25 +23,6 @@ func natRun(t *testing.T, a *nstest.Attached, c nstest.Call, conf []byte) nstest
 	return out
 }
 
-func wantCNIError(t *testing.T, out nstest.Outcome, code uint, fragments ...string) {
-	t.Helper()
-	if out.ExitCode == 0 {
-		t.Fatalf("exit 0, want failure; stdout %s", out.Stdout)
-	}
-	got, msg, ok := out.Error()
-	if !ok {
-		t.Fatalf("stdout is not a CNI error: %q (stderr %q)", out.Stdout, out.Stderr)
-	}
-	if got != code {
-		t.Errorf("error code %d, want %d (%s)", got, code, msg)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(msg, f) {
-			t.Errorf("error message %q lacks %q", msg, f)
-		}
-	}
-}
-
 func inPod(t *testing.T, a *nstest.Attached, env []string, argv ...string) string {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", a.Topo.Router}, argv...)...)
@@ -83,7 +64,7 @@ func TestNatErrorsLeaveNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantCNIError(t, natRun(t, a, a.Call("ADD"), c.conf), c.code, c.fragments...)
+			natRun(t, a, a.Call("ADD"), c.conf).WantError(t, c.code, c.fragments...)
 			after, err := nstest.Take(a.Topo.Router)
 			if err != nil {
 				t.Fatal(err)
@@ -114,7 +95,7 @@ func TestNatRollback(t *testing.T) {
 	}
 	c := a.Call("ADD")
 	c.ExtraEnv = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
-	wantCNIError(t, natRun(t, a, c, a.Conf("egress-nat", natFields6, true)), 999, "injected failure")
+	(natRun(t, a, c, a.Conf("egress-nat", natFields6, true))).WantError(t, 999, "injected failure")
 	after, err := nstest.Take(a.Topo.Router)
 	if err != nil {
 		t.Fatal(err)
@@ -181,10 +162,10 @@ func TestNatBackends(t *testing.T) {
 				t.Fatalf("CHECK: %s", out.Stdout)
 			}
 			inPod(t, a, env, "iptables", "-t", "nat", "-A", "EGRESS-DNAT-net1", "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", "203.0.113.9")
-			wantCNIError(t, natRun(t, a, call("CHECK"), checkConf), 999, "EGRESS-DNAT-net1 differs")
+			(natRun(t, a, call("CHECK"), checkConf)).WantError(t, 999, "EGRESS-DNAT-net1 differs")
 			inPod(t, a, env, "iptables", "-t", "nat", "-D", "EGRESS-DNAT-net1", "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", "203.0.113.9")
 			inPod(t, a, env, "iptables", "-t", "nat", "-D", "PREROUTING", "-i", "eth0", "-j", "EGRESS-DNAT-net1")
-			wantCNIError(t, natRun(t, a, call("CHECK"), checkConf), 999, "PREROUTING lacks the jump")
+			(natRun(t, a, call("CHECK"), checkConf)).WantError(t, 999, "PREROUTING lacks the jump")
 			inPod(t, a, env, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 
 			for i, fields := range []string{`"destinations": ["80 bogus 1.2.3.4"]`, natFields} {
@@ -215,7 +196,7 @@ func TestNatStatusAndVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCNIError(t, out, 50, "iptables")
+	(out).WantError(t, 50, "iptables")
 
 	out, err = nstest.Run("egress-nat", nstest.Call{Command: "VERSION", Path: bin}, []byte(`{"cniVersion": "1.1.0"}`))
 	if err != nil || out.ExitCode != 0 {

@@ -28,27 +28,6 @@ func mustRun(t *testing.T, a *nstest.Attached, cmd string, conf []byte) nstest.O
 	return out
 }
 
-// wantCNIError asserts a failed invocation: non-zero exit, a CNI error on
-// stdout with the code, and a message holding every fragment.
-func wantCNIError(t *testing.T, out nstest.Outcome, code uint, fragments ...string) {
-	t.Helper()
-	if out.ExitCode == 0 {
-		t.Fatalf("exit 0, want failure; stdout %s", out.Stdout)
-	}
-	got, msg, ok := out.Error()
-	if !ok {
-		t.Fatalf("stdout is not a CNI error: %q (stderr %q)", out.Stdout, out.Stderr)
-	}
-	if got != code {
-		t.Errorf("error code %d, want %d (%s)", got, code, msg)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(msg, f) {
-			t.Errorf("error message %q lacks %q", msg, f)
-		}
-	}
-}
-
 func TestRouteErrorsLeaveNothing(t *testing.T) {
 	a := nstest.Attach(t, "rterr", "1.0.0", true)
 	before, err := nstest.Take(a.Topo.Router)
@@ -73,7 +52,7 @@ func TestRouteErrorsLeaveNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantCNIError(t, mustRun(t, a, "ADD", c.conf), c.code, c.fragments...)
+			mustRun(t, a, "ADD", c.conf).WantError(t, c.code, c.fragments...)
 			after, err := nstest.Take(a.Topo.Router)
 			if err != nil {
 				t.Fatal(err)
@@ -114,7 +93,7 @@ func TestRouteCheckAndDel(t *testing.T) {
 				{"default", "via", "192.168.12.1", "dev", "net1"},
 			} {
 				ipIn(t, a.Topo.Router, append([]string{"route", "del"}, r...)...)
-				wantCNIError(t, mustRun(t, a, "CHECK", checkConf), 999, strings.Replace(strings.Join(r, " "), "192.168.12.2 ", "192.168.12.2/32 ", 1), "missing")
+				(mustRun(t, a, "CHECK", checkConf)).WantError(t, 999, strings.Replace(strings.Join(r, " "), "192.168.12.2 ", "192.168.12.2/32 ", 1), "missing")
 				ipIn(t, a.Topo.Router, append(append([]string{"route", "add"}, r...), "proto", "69")...)
 				if out := mustRun(t, a, "CHECK", checkConf); out.ExitCode != 0 {
 					t.Fatalf("CHECK after restoring %v: %s", r, out.Stdout)
