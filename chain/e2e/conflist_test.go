@@ -18,10 +18,7 @@ func TestConflistLibcni(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			topo := up(t)
-			before, err := nstest.Take(topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
+			before := nstest.MustTake(t, topo.Router)
 			r := newLibcni(t, topo, conflist(v))
 			res, err := r.add(t, topo)
 			if err != nil {
@@ -44,13 +41,7 @@ func TestConflistLibcni(t *testing.T) {
 					t.Fatalf("DEL #%d: %v", i, err)
 				}
 			}
-			after, err := nstest.Take(topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := before.Diff(after); d != "" {
-				t.Errorf("the router pod is not as before ADD after DEL:\n%s", d)
-			}
+			before.Unchanged(t, topo.Router, "after DEL (compared with before ADD)")
 		})
 	}
 }
@@ -114,10 +105,7 @@ func TestConflistCnitool(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			topo := up(t)
-			before, err := nstest.Take(topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
+			before := nstest.MustTake(t, topo.Router)
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "egress-router.conflist"), conflist(v), 0o644); err != nil {
 				t.Fatal(err)
@@ -142,13 +130,7 @@ func TestConflistCnitool(t *testing.T) {
 					t.Fatalf("cnitool del #%d: %v", i, err)
 				}
 			}
-			after, err := nstest.Take(topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := before.Diff(after); d != "" {
-				t.Errorf("the router pod is not as before ADD after DEL:\n%s", d)
-			}
+			before.Unchanged(t, topo.Router, "after DEL (compared with before ADD)")
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"testing"
 )
 
 // Snapshot is a namespace's links, addresses, routes (every table), policy
@@ -85,4 +86,22 @@ func (s Snapshot) Diff(after Snapshot) string {
 		}
 	}
 	return b.String()
+}
+
+// MustTake snapshots a namespace or fails the test.
+func MustTake(t testing.TB, netns string) Snapshot {
+	t.Helper()
+	s, err := Take(netns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Unchanged fails the test when the namespace differs from before.
+func (s Snapshot) Unchanged(t testing.TB, netns, when string) {
+	t.Helper()
+	if d := s.Diff(MustTake(t, netns)); d != "" {
+		t.Errorf("%s changed %s:\n%s", netns, when, d)
+	}
 }

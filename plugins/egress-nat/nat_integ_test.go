@@ -36,10 +36,7 @@ func inPod(t *testing.T, a *nstest.Attached, env []string, argv ...string) strin
 
 func TestNatErrorsLeaveNothing(t *testing.T) {
 	a := nstest.Attach(t, "naterr", "1.0.0", false)
-	before, err := nstest.Take(a.Topo.Router)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := nstest.MustTake(t, a.Topo.Router)
 	cases := []struct {
 		name      string
 		conf      []byte
@@ -65,13 +62,7 @@ func TestNatErrorsLeaveNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			natRun(t, a, a.Call("ADD"), c.conf).WantError(t, c.code, c.fragments...)
-			after, err := nstest.Take(a.Topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := before.Diff(after); d != "" {
-				t.Errorf("the pod changed after a failed ADD:\n%s", d)
-			}
+			before.Unchanged(t, a.Topo.Router, "after a failed ADD")
 		})
 	}
 }
@@ -80,10 +71,7 @@ func TestNatErrorsLeaveNothing(t *testing.T) {
 // in: the IPv4 chains and the forwarding switch must be undone.
 func TestNatRollback(t *testing.T) {
 	a := nstest.Attach(t, "natrb", "1.1.0", true)
-	before, err := nstest.Take(a.Topo.Router)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := nstest.MustTake(t, a.Topo.Router)
 	real, err := exec.LookPath("ip6tables")
 	if err != nil {
 		t.Fatal(err)
@@ -96,13 +84,7 @@ func TestNatRollback(t *testing.T) {
 	c := a.Call("ADD")
 	c.ExtraEnv = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
 	(natRun(t, a, c, a.Conf("egress-nat", natFields6, true))).WantError(t, 999, "injected failure")
-	after, err := nstest.Take(a.Topo.Router)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := before.Diff(after); d != "" {
-		t.Errorf("the pod changed after a failed ADD:\n%s", d)
-	}
+	before.Unchanged(t, a.Topo.Router, "after a failed ADD")
 	for _, s := range []string{"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"} {
 		if got := strings.TrimSpace(inPod(t, a, nil, "sysctl", "-n", s)); got != "0" {
 			t.Errorf("%s = %s after a failed ADD, want 0 as before", s, got)

@@ -30,10 +30,7 @@ func mustRun(t *testing.T, a *nstest.Attached, cmd string, conf []byte) nstest.O
 
 func TestRouteErrorsLeaveNothing(t *testing.T) {
 	a := nstest.Attach(t, "rterr", "1.0.0", true)
-	before, err := nstest.Take(a.Topo.Router)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := nstest.MustTake(t, a.Topo.Router)
 	cases := []struct {
 		name      string
 		conf      []byte
@@ -53,13 +50,7 @@ func TestRouteErrorsLeaveNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			mustRun(t, a, "ADD", c.conf).WantError(t, c.code, c.fragments...)
-			after, err := nstest.Take(a.Topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := before.Diff(after); d != "" {
-				t.Errorf("the pod changed after a failed ADD:\n%s", d)
-			}
+			before.Unchanged(t, a.Topo.Router, "after a failed ADD")
 		})
 	}
 }
@@ -68,10 +59,7 @@ func TestRouteCheckAndDel(t *testing.T) {
 	for _, v := range []string{"0.4.0", "1.0.0", "1.1.0"} {
 		t.Run(v, func(t *testing.T) {
 			a := nstest.Attach(t, "rtchk", v, false)
-			before, err := nstest.Take(a.Topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
+			before := nstest.MustTake(t, a.Topo.Router)
 			add := mustRun(t, a, "ADD", a.Conf("egress-route", routeFields, true))
 			if add.ExitCode != 0 {
 				t.Fatalf("ADD: %s %s", add.Stdout, add.Stderr)
@@ -109,13 +97,7 @@ func TestRouteCheckAndDel(t *testing.T) {
 			if out := mustRun(t, a, "DEL", a.Conf("egress-route", routeFields, false)); out.ExitCode != 0 {
 				t.Fatalf("second DEL: %s", out.Stdout)
 			}
-			after, err := nstest.Take(a.Topo.Router)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := before.Diff(after); d != "" {
-				t.Errorf("the pod differs after DEL:\n%s", d)
-			}
+			before.Unchanged(t, a.Topo.Router, "after DEL")
 			c := a.Call("DEL")
 			c.Netns = "/var/run/netns/does-not-exist"
 			if out, _ := nstest.Run("egress-route", c, a.Conf("egress-route", routeFields, false)); out.ExitCode != 0 {
