@@ -5,7 +5,7 @@
 GO      ?= go
 BIN     := $(CURDIR)/bin
 PKG     := github.com/egress-router/egress-router
-OURS    := egress-route egress-nat
+OURS    := egress-route egress-nat egress-router
 UPSTREAM := github.com/containernetworking/plugins/plugins/main/macvlan \
             github.com/containernetworking/plugins/plugins/main/ipvlan \
             github.com/containernetworking/plugins/plugins/ipam/static \
@@ -25,7 +25,7 @@ deps:
 ## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./deploy/local/peerecho ./deploy/local/topo
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./deploy/local/peerecho ./deploy/local/topo
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(UPSTREAM)
 
 ## test: every test, with real namespaces, links, iptables and the real binaries (root)

@@ -1,0 +1,101 @@
+// egress-chain shows what an egress-router config means without touching
+// anything: the equivalent conflist, a NetworkAttachmentDefinition, or a
+// dry run listing the routes and NAT rules ADD would install (the legacy
+// router's print-rules mode, for reviewing a config).
+//
+//	egress-chain conflist [flags] [FILE]
+//	egress-chain nad [-form conflist|single] [-namespace NS] [-name NAME] [flags] [FILE]
+//	egress-chain dry-run [flags] [FILE]
+//
+// The config is read from FILE or stdin. Master and gateway inference look
+// at the host's links and routes (read only); -resolve=false skips that.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/egress-router/egress-router/chain/nad"
+	"github.com/egress-router/egress-router/chain/router"
+)
+
+const usage = `usage: egress-chain conflist|nad|dry-run [flags] [FILE]
+
+  conflist  print the equivalent conflist (interface plugin + static, egress-route, egress-nat)
+  nad       print a NetworkAttachmentDefinition (-form conflist|single)
+  dry-run   print the interface config, routes and NAT rules ADD would install
+
+The egress-router config is read from FILE, or stdin when FILE is absent or "-".`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "egress-chain:", err)
+		os.Exit(1)
+	}
+}
+
+func run(argv []string, stdin io.Reader, stdout io.Writer) error {
+	if len(argv) == 0 || argv[0] == "-h" || argv[0] == "help" || argv[0] == "--help" {
+		return errors.New(usage)
+	}
+	cmd := argv[0]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	pod := fs.String("pod", "", "pod name choosing the podIP entry (K8S_POD_NAME)")
+	ifName := fs.String("ifname", "net1", "interface name in the pod (CNI_IFNAME)")
+	resolve := fs.Bool("resolve", true, "infer master and gateway from this host's links and routes")
+	form := fs.String("form", "conflist", "nad: the form of spec.config, conflist or single")
+	namespace := fs.String("namespace", "", "nad: metadata.namespace")
+	name := fs.String("name", "", "nad: metadata.name (default: the network name)")
+	if err := fs.Parse(argv[1:]); err != nil {
+		return err
+	}
+	var in io.Reader = stdin
+	if f := fs.Arg(0); f != "" && f != "-" {
+		fh, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		in = fh
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return err
+	}
+	c, err := router.Parse(data, router.Env{IfName: *ifName, PodName: *pod})
+	if err != nil {
+		return err
+	}
+	if *resolve {
+		if err := c.Resolve(); err != nil {
+			return fmt.Errorf("%v (run on the node, or pass -resolve=false)", err)
+		}
+	}
+	switch cmd {
+	case "conflist":
+		return printJSON(stdout, c.Conflist())
+	case "nad":
+		n, err := nad.Render(c, *namespace, *name, nad.Form(strings.ToLower(*form)))
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, n)
+	case "dry-run":
+		return c.DryRun(stdout)
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
