@@ -4,10 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
 
 	"github.com/egress-router/egress-router/chain/attach"
 	"github.com/egress-router/egress-router/chain/cnierr"
@@ -37,10 +43,18 @@ func cmdCheck(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	var hostAddrs []*net.IPNet
 	// The delegate checks what it made: the interface and its addresses.
 	// Our routes are checked below by the route step.
 	own := *prev
 	own.Routes = nil
+	// Upstream macvlan/ipvlan CHECK wants a kernel route for each
+	// address's prefix, which a host address (/32, /128) never has; those
+	// addresses are checked here instead.
+	own.IPs, hostAddrs = splitHostAddrs(prev.IPs)
+	if err := checkAddrs(args.Netns, args.IfName, hostAddrs); err != nil {
+		return cnierr.Prefix(c.Interface.Type+" check", err)
+	}
 	versioned, err := own.GetAsVersion(c.CNIVersion)
 	if err != nil {
 		return cnierr.Config("prevResult: cannot convert to version %s: %v", c.CNIVersion, err)
@@ -140,6 +154,46 @@ func cmdGC(args *skel.CmdArgs) error {
 		return err
 	}
 	return cnierr.Prefix(ic.Type+" gc", invoke.DelegateGC(context.Background(), ic.Type, b, nil))
+}
+
+// splitHostAddrs separates the host addresses (full-length prefix).
+func splitHostAddrs(ips []*current.IPConfig) (rest []*current.IPConfig, hosts []*net.IPNet) {
+	for _, ipc := range ips {
+		if ones, bits := ipc.Address.Mask.Size(); ones == bits {
+			a := ipc.Address
+			hosts = append(hosts, &a)
+			continue
+		}
+		rest = append(rest, ipc)
+	}
+	return rest, hosts
+}
+
+// checkAddrs verifies that the pod's ifName carries each address.
+func checkAddrs(netnsPath, ifName string, addrs []*net.IPNet) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	return ns.WithNetNSPath(netnsPath, func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(ifName)
+		if err != nil {
+			return fmt.Errorf("interface %q not found in the pod: %v", ifName, err)
+		}
+		have, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			return fmt.Errorf("failed to list the addresses of %q: %v", ifName, err)
+		}
+		for _, a := range addrs {
+			found := false
+			for _, h := range have {
+				found = found || h.IPNet.String() == a.String()
+			}
+			if !found {
+				return fmt.Errorf("address %s is missing from %q", a, ifName)
+			}
+		}
+		return nil
+	})
 }
 
 // firstError returns the first CNI error, keeping its code, and mentions
