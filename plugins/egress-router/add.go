@@ -14,6 +14,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 
+	"github.com/egress-router/egress-router/chain/announce"
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/nat"
@@ -143,7 +144,7 @@ func announceAddrs(args *skel.CmdArgs, addrs []*net.IPNet, log *logging.Logger) 
 	for _, a := range addrs {
 		ips = append(ips, a.IP)
 	}
-	err := ns.WithNetNSPath(args.Netns, func(ns.NetNS) error { _ = ips; return nil })
+	err := ns.WithNetNSPath(args.Netns, func(ns.NetNS) error { return announce.Send(args.IfName, ips) })
 	if err != nil {
 		log.Warningf("ADD %s %s: %v", args.ContainerID, args.IfName, fmt.Errorf("announcing %v: %w", ips, err))
 	}
