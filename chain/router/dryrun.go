@@ -21,9 +21,12 @@ func (c *Config) DryRun(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	master := c.Interface.Master + " (" + c.MasterHow + ")"
-	if c.Interface.Master == "" {
+	master := c.Interface.Master
+	switch {
+	case master == "":
 		master = "inferred on the node at ADD"
+	case c.MasterHow != "":
+		master += " (" + c.MasterHow + ")"
 	}
 	fmt.Fprintf(w, "# interface: upstream %s with static IPAM, master %s\n%s\n", c.Interface.Type, master, ic)
 	cl := c.ClusterInterface()
@@ -51,6 +54,7 @@ func (c *Config) DryRun(w io.Writer) error {
 		}
 		gw := c.Gateway(a)
 		if gw == nil {
+			defaults = append(defaults, fmt.Sprintf("# IPv%d gateway: inferred on the node at ADD", fam))
 			continue
 		}
 		hosts = append(hosts, fmt.Sprintf("%s dev %s scope link", gw, c.IfName))

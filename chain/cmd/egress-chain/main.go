@@ -44,6 +44,11 @@ func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 		return errors.New(usage)
 	}
 	cmd := argv[0]
+	switch cmd {
+	case "conflist", "nad", "dry-run":
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	pod := fs.String("pod", "", "pod name choosing the podIP entry (K8S_POD_NAME)")
 	ifName := fs.String("ifname", "net1", "interface name in the pod (CNI_IFNAME)")
@@ -88,7 +93,7 @@ func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 	case "dry-run":
 		return c.DryRun(stdout)
 	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	return nil
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const seed001 = `{"cniVersion":"0.4.0","type":"egress-router","name":"egress-router",
+ "ip":{"addresses":["192.168.12.99/24"],"destinations":["192.168.12.91/32"],"gateway":"192.168.12.1"},
+ "interfaceArgs":{"master":"ens4"}}`
+
+func runWith(t *testing.T, stdin string, argv ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(argv, strings.NewReader(stdin), &out)
+	return out.String(), err
+}
+
+func TestConflistFromStdin(t *testing.T) {
+	out, err := runWith(t, seed001, "conflist", "-resolve=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l struct {
+		Name    string
+		Plugins []struct{ Type string }
+	}
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if l.Name != "egress-router" || len(l.Plugins) != 3 || l.Plugins[2].Type != "egress-nat" {
+		t.Errorf("conflist %s", out)
+	}
+}
+
+func TestNADFromFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "router.json")
+	if err := os.WriteFile(f, []byte(seed001), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runWith(t, "", "nad", "-resolve=false", "-form", "Single", "-namespace", "egress", "-name", "redirect", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n struct {
+		Kind     string
+		Metadata struct{ Name, Namespace string }
+		Spec     struct{ Config string }
+	}
+	if err := json.Unmarshal([]byte(out), &n); err != nil {
+		t.Fatal(err)
+	}
+	if n.Kind != "NetworkAttachmentDefinition" || n.Metadata.Name != "redirect" || n.Metadata.Namespace != "egress" ||
+		!strings.Contains(n.Spec.Config, `"type": "egress-router"`) {
+		t.Errorf("nad %s", out)
+	}
+}
+
+func TestDryRunPodIP(t *testing.T) {
+	conf := `{"cniVersion":"1.0.0","name":"r","type":"egress-router","interfaceArgs":{"master":"ens4"},
+	  "podIP":{"a":{"addresses":["192.168.12.98/24"],"gateway":"192.168.12.1","destinations":["203.0.113.9"]},
+	           "b":{"addresses":["192.168.12.97/24"],"gateway":"192.168.12.1","destinations":["203.0.113.9"]}}}`
+	out, err := runWith(t, conf, "dry-run", "-resolve=false", "-pod", "b", "-ifname", "egress0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"--to-source 192.168.12.97", "default via 192.168.12.1 dev egress0", "-A POSTROUTING -o egress0"} {
+		if !strings.Contains(out, l) {
+			t.Errorf("dry run lacks %q:\n%s", l, out)
+		}
+	}
+	if _, err := runWith(t, conf, "dry-run", "-resolve=false"); err == nil || !strings.Contains(err.Error(), "K8S_POD_NAME") {
+		t.Errorf("podIP without -pod: %v", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, c := range []struct {
+		argv  []string
+		stdin string
+		frag  string
+	}{
+		{nil, "", "usage"},
+		{[]string{"apply"}, seed001, `unknown command "apply"`},
+		{[]string{"conflist", "-resolve=false"}, `{"name":"x","ip":{"addresses":["192.168.12.0/24"]}}`, "network address"},
+		{[]string{"nad", "-resolve=false", "-form", "yaml"}, seed001, `form "yaml"`},
+		{[]string{"conflist", "/nonexistent/router.json"}, "", "no such file"},
+		{[]string{"conflist", "-bogus"}, seed001, "bogus"},
+	} {
+		out, err := runWith(t, c.stdin, c.argv...)
+		if err == nil || !strings.Contains(err.Error(), c.frag) {
+			t.Errorf("%v: error %v, want one with %q", c.argv, err, c.frag)
+		}
+		if out != "" {
+			t.Errorf("%v: printed %q with the error", c.argv, out)
+		}
+	}
+}
