@@ -49,7 +49,7 @@ func (c *Config) Resolve() error {
 		}
 		gw, err := inferGateway(master, a)
 		if err != nil {
-			return err
+			return cnierr.Prefix(c.Field+".gateway", err)
 		}
 		c.Gateways = append(c.Gateways, gw)
 	}
@@ -112,7 +112,7 @@ func inferGateway(master netlink.Link, a *net.IPNet) (net.IP, error) {
 	if found != nil {
 		return found, nil
 	}
-	return nil, cnierr.Config("gateway: not set, and no route through master %q has a gateway in %s's subnet; set ip.gateway", master.Attrs().Name, a)
+	return nil, cnierr.Config("not set, and no route through master %q has a gateway in %s's subnet; set it", master.Attrs().Name, a)
 }
 
 func isZero(n *net.IPNet) bool {

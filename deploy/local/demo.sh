@@ -13,6 +13,8 @@ in_ns() { local n=$1; shift; ip netns exec "$P$n" "$@"; }
 cleanup() {
   in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" \
     "$BIN/cnitool" del egress-router /var/run/netns/${P}router -i net1 >/dev/null 2>&1 || true
+  in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK/single" \
+    "$BIN/cnitool" del egress-router-single /var/run/netns/${P}router -i net1 >/dev/null 2>&1 || true
   "$BIN/topo" down "$P" || true
   rm -rf "$WORK"
 }
@@ -62,5 +64,34 @@ in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK" \
   "$BIN/cnitool" del egress-router /var/run/netns/${P}router -i net1 && echo "del: ok"
 say "Router pod after DEL: ip route"
 in_ns router ip route
+
+# The same router as one egress-router plugin config, the shape existing
+# NADs carry (the operator's fields; master and gateway left to inference).
+mkdir -p "$WORK/single"
+cat > "$WORK/single/egress-router.conf" <<'JSON'
+{ "cniVersion": "1.1.0", "type": "egress-router", "name": "egress-router-single",
+  "ip": { "addresses": [ "192.168.12.99/24" ],
+          "destinations": ["80 TCP 203.0.113.5 8080", "5353 UDP 203.0.113.5"],
+          "fallbackIP": "192.168.12.91" },
+  "clusterCIDRs": ["10.128.0.0/14"], "serviceCIDRs": ["172.30.0.0/16"] }
+JSON
+say "Single-plugin form: egress-chain dry-run (run on the node: master and gateway inferred, nothing changed)"
+cat "$WORK/single/egress-router.conf"
+in_ns node "$BIN/egress-chain" dry-run "$WORK/single/egress-router.conf"
+
+say "cnitool add egress-router-single (the egress-router meta-plugin runs macvlan + static through DelegateAdd)"
+in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK/single" \
+  "$BIN/cnitool" add egress-router-single /var/run/netns/${P}router -i net1
 echo
-echo "The external servers saw every connection from the reserved source 192.168.12.99."
+in_ns far "$BIN/peerecho" serve tcp 203.0.113.5:8080 & s1=$!
+in_ns ext "$BIN/peerecho" serve tcp 192.168.12.91:443 & s3=$!
+sleep 0.3
+in_ns client "$BIN/peerecho" ask tcp 10.129.2.31:80
+in_ns client "$BIN/peerecho" ask tcp 10.129.2.31:443
+wait $s1 $s3
+in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK/single" \
+  "$BIN/cnitool" check egress-router-single /var/run/netns/${P}router -i net1 && echo "check: ok"
+in_ns node env CNI_PATH="$BIN" NETCONFPATH="$WORK/single" \
+  "$BIN/cnitool" del egress-router-single /var/run/netns/${P}router -i net1 && echo "del: ok"
+echo
+echo "The external servers saw every connection from the reserved source 192.168.12.99, in both forms."

@@ -228,7 +228,7 @@ func TestFailuresLeaveThePodAsItWas(t *testing.T) {
 		{name: "master does not exist", conf: conf(`"interfaceArgs": {"master": "ext9"}`),
 			code: 7, fragments: []string{"interfaceArgs.master", "ext9"}},
 		{name: "no gateway and none to infer", conf: `{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress", "ip": {"addresses": ["10.77.0.5/24"], "destinations": ["10.77.0.9"]}, "interfaceArgs": {"master": "ext0"}}`,
-			code: 7, fragments: []string{"gateway", "ext0", "10.77.0.5/24"}},
+			code: 7, fragments: []string{"ip.gateway: not set", "ext0", "10.77.0.5/24"}},
 		{name: "cluster interface missing (route step)", conf: conf(`"clusterInterface": "eth9"`),
 			code: 7, fragments: []string{"routes", "eth9"}},
 		{name: "route conflict half-way (route step)", conf: conf(`"masterIPs": ["192.168.12.1"]`),
