@@ -27,6 +27,13 @@ func BinDir(t testing.TB) string {
 	binOnce.Do(func() {
 		if d := os.Getenv("EGRESS_BIN"); d != "" {
 			binDir = d
+			// go test runs in each package's folder: a relative
+			// EGRESS_BIN means the module root's.
+			if !filepath.IsAbs(d) {
+				if root, err := moduleRoot(); err == nil {
+					binDir = filepath.Join(root, d)
+				}
+			}
 		} else {
 			binDir, binErr = build()
 		}
@@ -45,12 +52,19 @@ func BinDir(t testing.TB) string {
 	return binDir
 }
 
-func build() (string, error) {
+func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %v", err)
 	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
+
+func build() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
 	dir, err := os.MkdirTemp("", "egress-bin-")
 	if err != nil {
 		return "", err
