@@ -1,92 +1,23 @@
 package nstest
 
 import (
-	"bytes"
-	"fmt"
-	"os/exec"
-	"regexp"
-	"strings"
 	"testing"
+
+	"github.com/egress-router/egress-router/chain/nsutil"
 )
 
-// Snapshot is a namespace's links, addresses, routes (every table), policy
-// rules and NAT/filter rules, as text, for before/after comparisons.
-type Snapshot map[string]string
-
-// counters and per-boot details that change without anyone changing config.
-var volatile = regexp.MustCompile(`(?m)^#.*$|\[\d+:\d+\]|valid_lft \S+|preferred_lft \S+`)
+// Snapshot is a namespace's network state (see nsutil.Snapshot), with
+// test helpers.
+type Snapshot nsutil.Snapshot
 
 // Take snapshots the namespace netns ("" = the namespace the test runs in).
 func Take(netns string) (Snapshot, error) {
-	cmds := map[string][]string{
-		"links":   {"ip", "-o", "link", "show"},
-		"addrs":   {"ip", "-o", "addr", "show"},
-		"routes4": {"ip", "-4", "route", "show", "table", "all"},
-		"routes6": {"ip", "-6", "route", "show", "table", "all"},
-		"rules4":  {"ip", "-4", "rule", "show"},
-		"rules6":  {"ip", "-6", "rule", "show"},
-		"ipt4":    {"iptables-save"},
-		"ipt6":    {"ip6tables-save"},
-	}
-	s := Snapshot{}
-	for k, argv := range cmds {
-		if netns != "" {
-			argv = append([]string{"ip", "netns", "exec", netns}, argv...)
-		}
-		var out, errb bytes.Buffer
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, errb.String())
-		}
-		text := volatile.ReplaceAllString(out.String(), "")
-		if strings.HasPrefix(k, "ipt") {
-			text = dropEmptyTables(text)
-		}
-		s[k] = strings.TrimSpace(text)
-	}
-	return s, nil
-}
-
-// dropEmptyTables removes iptables-save tables with no rules and no user
-// chains. Listing or using a table makes iptables-nft create it, and an
-// empty table with ACCEPT policies changes nothing.
-func dropEmptyTables(save string) string {
-	var out, block []string
-	empty := true
-	for _, l := range strings.Split(save, "\n") {
-		l = strings.TrimSpace(l)
-		switch {
-		case l == "":
-		case strings.HasPrefix(l, "*"):
-			block, empty = []string{l}, true
-		case l == "COMMIT":
-			if !empty {
-				out = append(append(out, block...), l)
-			}
-			block = nil
-		default:
-			block = append(block, l)
-			f := strings.Fields(l)
-			builtinAccept := len(f) >= 2 && strings.HasPrefix(l, ":") && f[1] == "ACCEPT"
-			if !builtinAccept {
-				empty = false
-			}
-		}
-	}
-	return strings.Join(out, "\n")
+	s, err := nsutil.Take(netns)
+	return Snapshot(s), err
 }
 
 // Diff describes what differs between two snapshots ("" when equal).
-func (s Snapshot) Diff(after Snapshot) string {
-	var b strings.Builder
-	for k, before := range s {
-		if a := after[k]; a != before {
-			fmt.Fprintf(&b, "%s changed:\n--- before\n%s\n--- after\n%s\n", k, before, a)
-		}
-	}
-	return b.String()
-}
+func (s Snapshot) Diff(after Snapshot) string { return nsutil.Snapshot(s).Diff(nsutil.Snapshot(after)) }
 
 // MustTake snapshots a namespace or fails the test.
 func MustTake(t testing.TB, netns string) Snapshot {

@@ -14,14 +14,12 @@
 package nstest
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/egress-router/egress-router/chain/nsutil"
 )
 
 // The addresses of the test network.
@@ -59,54 +57,15 @@ type Topology struct {
 }
 
 // Path returns a namespace's bind-mount path.
-func Path(name string) string { return filepath.Join("/var/run/netns", name) }
+func Path(name string) string { return nsutil.Path(name) }
 
 // NS opens a namespace of the topology; the caller closes it.
 func NS(name string) (ns.NetNS, error) { return ns.GetNS(Path(name)) }
 
 func (t *Topology) all() []string { return []string{t.Client, t.Router, t.Far, t.Ext, t.Node} }
 
-// ip runs one iproute2 batch in a namespace ("" = no -n).
-func ip(netns string, cmds ...string) error {
-	args := []string{"-b", "-"}
-	if netns != "" {
-		args = append([]string{"-n", netns}, args...)
-	}
-	cmd := exec.Command("ip", args...)
-	cmd.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ip -n %s: %v: %s", netns, err, strings.TrimSpace(out.String()))
-	}
-	return nil
-}
-
-// sysctls sets /proc/sys values inside a namespace.
-func sysctls(name string, kv map[string]string) error {
-	n, err := NS(name)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	return n.Do(func(ns.NetNS) error {
-		for k, v := range kv {
-			p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
-				return fmt.Errorf("%s: set %s=%s: %v", name, k, v, err)
-			}
-		}
-		return nil
-	})
-}
-
-// noDAD makes IPv6 addresses usable at once (no duplicate address
-// detection), for links created afterwards in the namespace.
-var noDAD = map[string]string{
-	"net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0",
-}
-
-var forwarding = map[string]string{"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
+// ip runs one iproute2 batch in a namespace.
+func ip(netns string, cmds ...string) error { return nsutil.IP(netns, cmds...) }
 
 // Up builds the test network with namespace names starting with prefix.
 // On error it removes whatever it made.
@@ -118,18 +77,12 @@ func Up(prefix string) (t *Topology, err error) {
 		}
 	}()
 	for _, n := range t.all() {
-		if out, err := exec.Command("ip", "netns", "add", n).CombinedOutput(); err != nil {
-			return t, fmt.Errorf("ip netns add %s: %v: %s", n, err, strings.TrimSpace(string(out)))
-		}
-		if err := sysctls(n, noDAD); err != nil {
-			return t, err
-		}
-		if err := ip(n, "link set lo up"); err != nil {
+		if err := nsutil.Add(n); err != nil {
 			return t, err
 		}
 	}
 	for _, n := range []string{t.Node, t.Ext} {
-		if err := sysctls(n, forwarding); err != nil {
+		if err := nsutil.Sysctls(n, nsutil.Forwarding); err != nil {
 			return t, err
 		}
 	}
@@ -182,11 +135,8 @@ func Up(prefix string) (t *Topology, err error) {
 func (t *Topology) Down() error {
 	var errs []string
 	for _, n := range t.all() {
-		if _, err := os.Stat(Path(n)); err != nil {
-			continue
-		}
-		if out, err := exec.Command("ip", "netns", "del", n).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Sprintf("ip netns del %s: %v: %s", n, err, out))
+		if err := nsutil.Del(n); err != nil {
+			errs = append(errs, err.Error())
 		}
 	}
 	if len(errs) > 0 {

@@ -1,0 +1,115 @@
+package nsutil
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Snapshot is a namespace's links, addresses, routes (every table), policy
+// rules and iptables rules, as text, for before/after comparisons.
+type Snapshot map[string]string
+
+// counters and per-boot details that change without anyone changing config.
+var volatile = regexp.MustCompile(`(?m)^#.*$|\[\d+:\d+\]|valid_lft \S+|preferred_lft \S+`)
+
+// Take snapshots the namespace netns ("" = the current one).
+func Take(netns string) (Snapshot, error) {
+	cmds := map[string][]string{
+		"links":   {"ip", "-o", "link", "show"},
+		"addrs":   {"ip", "-o", "addr", "show"},
+		"routes4": {"ip", "-4", "route", "show", "table", "all"},
+		"routes6": {"ip", "-6", "route", "show", "table", "all"},
+		"rules4":  {"ip", "-4", "rule", "show"},
+		"rules6":  {"ip", "-6", "rule", "show"},
+		"ipt4":    {"iptables-save"},
+		"ipt6":    {"ip6tables-save"},
+	}
+	s := Snapshot{}
+	for k, argv := range cmds {
+		if netns != "" {
+			argv = append([]string{"ip", "netns", "exec", netns}, argv...)
+		}
+		var out, errb bytes.Buffer
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, errb.String())
+		}
+		text := volatile.ReplaceAllString(out.String(), "")
+		if strings.HasPrefix(k, "ipt") {
+			text = dropEmptyTables(text)
+		}
+		s[k] = strings.TrimSpace(text)
+	}
+	return s, nil
+}
+
+// dropEmptyTables removes iptables-save tables with no rules and no user
+// chains. Listing or using a table makes iptables-nft create it, and an
+// empty table with ACCEPT policies changes nothing.
+func dropEmptyTables(save string) string {
+	var out, block []string
+	empty := true
+	for _, l := range strings.Split(save, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case strings.HasPrefix(l, "*"):
+			block, empty = []string{l}, true
+		case l == "COMMIT":
+			if !empty {
+				out = append(append(out, block...), l)
+			}
+			block = nil
+		default:
+			block = append(block, l)
+			f := strings.Fields(l)
+			builtinAccept := len(f) >= 2 && strings.HasPrefix(l, ":") && f[1] == "ACCEPT"
+			if !builtinAccept {
+				empty = false
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Diff describes what differs between two snapshots ("" when equal), in
+// a stable order.
+func (s Snapshot) Diff(after Snapshot) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		if a := after[k]; a != s[k] {
+			fmt.Fprintf(&b, "%s changed:\n--- before\n%s\n--- after\n%s\n", k, s[k], a)
+		}
+	}
+	return b.String()
+}
+
+// Rules keeps only the rule lines (-A) of the iptables parts, dropping
+// chain declarations: a plugin may leave a shared, empty base chain behind
+// (portmap's CNI-HOSTPORT-DNAT) without leaving anything that acts.
+func (s Snapshot) Rules() Snapshot {
+	out := Snapshot{}
+	for k, v := range s {
+		if strings.HasPrefix(k, "ipt") {
+			var keep []string
+			for _, l := range strings.Split(v, "\n") {
+				if strings.HasPrefix(l, "-A ") {
+					keep = append(keep, l)
+				}
+			}
+			v = strings.Join(keep, "\n")
+		}
+		out[k] = v
+	}
+	return out
+}
