@@ -113,3 +113,45 @@ func (s Snapshot) Rules() Snapshot {
 	}
 	return out
 }
+
+// Changes lists, per part, the lines only before has (-) and the lines
+// only after has (+): a short form of Diff for one-line reports.
+func (s Snapshot) Changes(after Snapshot) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		if s[k] == after[k] {
+			continue
+		}
+		count := map[string]int{}
+		for _, l := range strings.Split(s[k], "\n") {
+			count[strings.TrimSpace(l)]++
+		}
+		var added []string
+		for _, l := range strings.Split(after[k], "\n") {
+			l = strings.TrimSpace(l)
+			if l == "" {
+				continue
+			}
+			if count[l] > 0 {
+				count[l]--
+				continue
+			}
+			added = append(added, "+ "+l)
+		}
+		var removed []string
+		for _, l := range strings.Split(s[k], "\n") {
+			l = strings.TrimSpace(l)
+			if l != "" && count[l] > 0 {
+				count[l]--
+				removed = append(removed, "- "+l)
+			}
+		}
+		parts = append(parts, k+": "+strings.Join(append(removed, added...), "; "))
+	}
+	return strings.Join(parts, " | ")
+}

@@ -11,13 +11,12 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/cni/pkg/version"
-	"github.com/containernetworking/plugins/pkg/utils/buildversion"
 
 	"github.com/egress-router/egress-router/chain/attach"
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/nat"
+	"github.com/egress-router/egress-router/chain/plugin"
 )
 
 func init() {
@@ -104,12 +103,12 @@ func cmdStatus(args *skel.CmdArgs) error {
 }
 
 func main() {
-	skel.PluginMainFuncs(skel.CNIFuncs{
+	plugin.Main("egress-nat", skel.CNIFuncs{
 		Add:   cmdAdd,
 		Check: cmdCheck,
 		Del:   cmdDel,
 		// All state lives in the pod's netns and goes with it: nothing to GC.
 		GC:     func(*skel.CmdArgs) error { return nil },
 		Status: cmdStatus,
-	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), buildversion.BuildString("egress-nat"))
+	})
 }

@@ -8,12 +8,11 @@ import (
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
-	"github.com/containernetworking/cni/pkg/version"
-	"github.com/containernetworking/plugins/pkg/utils/buildversion"
 
 	"github.com/egress-router/egress-router/chain/attach"
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/logging"
+	"github.com/egress-router/egress-router/chain/plugin"
 	"github.com/egress-router/egress-router/chain/route"
 )
 
@@ -85,12 +84,12 @@ func cmdDel(args *skel.CmdArgs) error {
 }
 
 func main() {
-	skel.PluginMainFuncs(skel.CNIFuncs{
+	plugin.Main("egress-route", skel.CNIFuncs{
 		Add:   cmdAdd,
 		Check: cmdCheck,
 		Del:   cmdDel,
 		// All state lives in the pod's netns and goes with it: nothing to GC.
 		GC:     func(*skel.CmdArgs) error { return nil },
 		Status: func(*skel.CmdArgs) error { return nil },
-	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), buildversion.BuildString("egress-route"))
+	})
 }

@@ -9,8 +9,8 @@ import (
 	"runtime"
 
 	"github.com/containernetworking/cni/pkg/skel"
-	"github.com/containernetworking/cni/pkg/version"
-	"github.com/containernetworking/plugins/pkg/utils/buildversion"
+
+	"github.com/egress-router/egress-router/chain/plugin"
 )
 
 func init() {
@@ -19,11 +19,11 @@ func init() {
 }
 
 func main() {
-	skel.PluginMainFuncs(skel.CNIFuncs{
+	plugin.Main("egress-router", skel.CNIFuncs{
 		Add:    cmdAdd,
 		Check:  cmdCheck,
 		Del:    cmdDel,
 		GC:     cmdGC,
 		Status: cmdStatus,
-	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), buildversion.BuildString("egress-router"))
+	})
 }

@@ -1,0 +1,165 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// call is one plugin invocation.
+type call struct {
+	plugin      int // index in the list
+	command     string
+	containerID string
+	netns       string
+	ifName      string
+	args        string
+	stdin       []byte
+	// omit names environment variables left out entirely.
+	omit []string
+	// why labels the call in the report.
+	why string
+}
+
+// outcome is what the plugin printed and how it exited.
+type outcome struct {
+	call     *call
+	typ      string
+	stdout   string
+	stderr   string
+	exit     int
+	timedOut bool
+	took     time.Duration
+}
+
+func (o *outcome) ok() bool { return o.exit == 0 && !o.timedOut }
+
+// cniError decodes a CNI error object from stdout.
+func (o *outcome) cniError() (code uint, msg string, ok bool) {
+	var e struct {
+		Code *uint  `json:"code"`
+		Msg  string `json:"msg"`
+	}
+	if err := strictOne([]byte(o.stdout), &e); err != nil || e.Code == nil {
+		return 0, "", false
+	}
+	return *e.Code, e.Msg, true
+}
+
+// describe says what happened, for the report.
+func (o *outcome) describe() string {
+	if o.timedOut {
+		return fmt.Sprintf("%s %s timed out after %v", o.typ, o.call.command, o.took.Round(time.Millisecond))
+	}
+	if o.exit == 0 {
+		return fmt.Sprintf("%s %s succeeded", o.typ, o.call.command)
+	}
+	if code, msg, ok := o.cniError(); ok {
+		return fmt.Sprintf("%s %s failed: code %d: %s", o.typ, o.call.command, code, msg)
+	}
+	return fmt.Sprintf("%s %s failed: exit %d, stdout %q, stderr %q", o.typ, o.call.command, o.exit, clip(o.stdout), clip(o.stderr))
+}
+
+func clip(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
+// strictOne decodes exactly one JSON value from b, with nothing but white
+// space after it.
+func strictOne(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	var extra json.RawMessage
+	if err := d.Decode(&extra); err != io.EOF {
+		return fmt.Errorf("more than one JSON value, or trailing data")
+	}
+	return nil
+}
+
+// runner executes plugins in the host namespace and keeps every outcome
+// for the hygiene checks.
+type runner struct {
+	host    string
+	path    []string
+	types   []string
+	bins    []string
+	timeout time.Duration
+
+	mu       sync.Mutex
+	outcomes []*outcome
+}
+
+func newRunner(host string, path []string, types []string, timeout time.Duration) (*runner, error) {
+	r := &runner{host: host, path: path, types: types, timeout: timeout}
+	for _, t := range types {
+		bin, err := find(t, path)
+		if err != nil {
+			return nil, err
+		}
+		r.bins = append(r.bins, bin)
+	}
+	return r, nil
+}
+
+func find(typ string, path []string) (string, error) {
+	for _, d := range path {
+		p := filepath.Join(d, typ)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("plugin %q not found in CNI_PATH %v", typ, path)
+}
+
+func (r *runner) run(c *call) *outcome {
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", r.host, r.bins[c.plugin])
+	env := map[string]string{
+		"CNI_COMMAND": c.command, "CNI_CONTAINERID": c.containerID, "CNI_NETNS": c.netns,
+		"CNI_IFNAME": c.ifName, "CNI_ARGS": c.args, "CNI_PATH": strings.Join(r.path, string(os.PathListSeparator)),
+	}
+	for _, k := range c.omit {
+		delete(env, k)
+	}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = bytes.NewReader(c.stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = time.Second
+	start := time.Now()
+	err := cmd.Run()
+	o := &outcome{call: c, typ: r.types[c.plugin], stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	if ctx.Err() != nil {
+		o.timedOut, o.exit = true, -1
+	} else if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			o.exit = ee.ExitCode()
+		} else {
+			o.exit, o.stderr = -1, err.Error()
+		}
+	}
+	r.mu.Lock()
+	r.outcomes = append(r.outcomes, o)
+	r.mu.Unlock()
+	return o
+}

@@ -1,0 +1,170 @@
+// broken is a chained CNI plugin with deliberate faults, for the
+// conformance suite's own tests. Without "break" it is correct: ADD adds
+// a route to 198.51.100.0/24 via eth0's gateway in the pod and passes
+// prevResult on, CHECK looks for that route, DEL removes it. "break"
+// picks one fault.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+)
+
+type conf struct {
+	types.NetConf
+	Break string `json:"break"`
+}
+
+var dst = &net.IPNet{IP: net.IPv4(198, 51, 100, 0).To4(), Mask: net.CIDRMask(24, 32)}
+
+func route(netns string) (*netlink.Route, error) {
+	var r *netlink.Route
+	err := ns.WithNetNSPath(netns, func(ns.NetNS) error {
+		eth0, err := netlink.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		r = &netlink.Route{LinkIndex: eth0.Attrs().Index, Dst: dst, Gw: net.IPv4(10, 129, 2, 1)}
+		return nil
+	})
+	return r, err
+}
+
+func parse(b []byte) (*conf, *current.Result, error) {
+	c := &conf{}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, nil, err
+	}
+	if c.RawPrevResult == nil {
+		if c.Break == "panic-noprev" {
+			var p *current.Result
+			_ = p.Interfaces[0] // the fault: no nil check
+		}
+		return c, nil, nil
+	}
+	if err := version.ParsePrevResult(&c.NetConf); err != nil {
+		return nil, nil, err
+	}
+	prev, err := current.NewResultFromResult(c.PrevResult)
+	return c, prev, err
+}
+
+func add(args *skel.CmdArgs) error {
+	c, prev, err := parse(args.StdinData)
+	if err != nil {
+		return err
+	}
+	if prev == nil {
+		return fmt.Errorf("prevResult: missing")
+	}
+	r, err := route(args.Netns)
+	if err != nil {
+		return err
+	}
+	if err := ns.WithNetNSPath(args.Netns, func(ns.NetNS) error { return netlink.RouteAdd(r) }); err != nil {
+		return err
+	}
+	if c.Break == "stdout-log" {
+		fmt.Println("broken: added the route")
+	}
+	if c.Break == "drop-prev" {
+		prev = &current.Result{CNIVersion: prev.CNIVersion}
+	}
+	prev.Routes = append(prev.Routes, &types.Route{Dst: *dst, GW: r.Gw})
+	return types.PrintResult(prev, c.CNIVersion)
+}
+
+func check(args *skel.CmdArgs) error {
+	c, _, err := parse(args.StdinData)
+	if err != nil {
+		return err
+	}
+	if c.Break == "check-blind" {
+		return nil
+	}
+	r, err := route(args.Netns)
+	if err != nil {
+		return err
+	}
+	return ns.WithNetNSPath(args.Netns, func(ns.NetNS) error {
+		have, err := netlink.RouteListFiltered(netlink.FAMILY_V4, r, netlink.RT_FILTER_DST)
+		if err != nil || len(have) == 0 {
+			return fmt.Errorf("route %s is missing", dst)
+		}
+		return nil
+	})
+}
+
+func del(args *skel.CmdArgs) error {
+	c, _, err := parse(args.StdinData)
+	if err != nil {
+		return err
+	}
+	if c.Break == "leak" {
+		return nil
+	}
+	if args.Netns == "" {
+		return nil
+	}
+	r, err := route(args.Netns)
+	if err != nil {
+		if c.Break == "del-twice" {
+			return err
+		}
+		return nil
+	}
+	return ns.WithNetNSPath(args.Netns, func(ns.NetNS) error {
+		err := netlink.RouteDel(r)
+		if err != nil && c.Break == "hang" {
+			// The fault: waiting for a route that is already gone.
+			time.Sleep(time.Hour)
+		}
+		if err != nil && c.Break != "del-twice" {
+			return nil
+		}
+		return err
+	})
+}
+
+func main() {
+	runtime.LockOSThread()
+	stdin, _ := io.ReadAll(os.Stdin)
+	var c conf
+	_ = json.Unmarshal(stdin, &c)
+	if c.Break == "plain-errors" {
+		// The fault: errors as text, not as a CNI error object.
+		if os.Getenv("CNI_COMMAND") != "ADD" && os.Getenv("CNI_COMMAND") != "DEL" && os.Getenv("CNI_COMMAND") != "CHECK" &&
+			os.Getenv("CNI_COMMAND") != "VERSION" {
+			fmt.Println("error: bad command")
+			os.Exit(1)
+		}
+	}
+	r, w, _ := os.Pipe()
+	go func() { _, _ = io.Copy(w, bytes.NewReader(stdin)); w.Close() }()
+	os.Stdin = r
+	err := skel.PluginMainFuncsWithError(skel.CNIFuncs{Add: add, Check: check, Del: del,
+		GC: func(*skel.CmdArgs) error { return nil }, Status: func(*skel.CmdArgs) error { return nil }},
+		version.All, "")
+	if err != nil {
+		if c.Break == "plain-errors" {
+			fmt.Println("error:", err.Msg)
+		} else {
+			_ = err.Print()
+		}
+		os.Exit(1)
+	}
+}
+
