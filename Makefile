@@ -31,6 +31,9 @@ build:
 ## test: every test, with real namespaces, links, iptables and the real binaries (root)
 test: deps build
 	EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
+	@echo "== again with the iptables NAT backend (the run above used nftables, what auto picks)"
+	EGRESS_NAT_BACKEND=iptables EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./plugins/... ./chain/e2e/
+	EGRESS_NAT_BACKEND=iptables EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) -run TestOurPlugins ./conformance/
 
 ## demo: build, make a small network of namespaces, attach an egress router with cnitool, send traffic
 demo: deps build

@@ -77,7 +77,7 @@ func checkAttached(t *testing.T, topo *nstest.Topology) {
 		t.Errorf("the cluster IPv6 default route is still in main:\n%s", v6)
 	}
 
-	wantLines(t, "IPv4 NAT", strings.Join(natRules(t, topo.Router, "iptables-save"), "\n"), []string{
+	wantLines(t, "IPv4 NAT", strings.Join(nstest.NATLines(t, topo.Router, 4), "\n"), nstest.Pick([]string{
 		":EGRESS-DNAT-net1 - [0:0]",
 		":EGRESS-FORWARDING-WAS-OFF - [0:0]",
 		":EGRESS-SNAT-net1 - [0:0]",
@@ -87,8 +87,19 @@ func checkAttached(t *testing.T, topo *nstest.Topology) {
 		"-A EGRESS-DNAT-net1 -p udp -m udp --dport 5353 -j DNAT --to-destination 203.0.113.5:5353",
 		"-A EGRESS-DNAT-net1 -j DNAT --to-destination 192.168.12.91",
 		"-A EGRESS-SNAT-net1 -j SNAT --to-source 192.168.12.99",
-	})
-	wantLines(t, "IPv6 NAT", strings.Join(natRules(t, topo.Router, "ip6tables-save"), "\n"), []string{
+	}, []string{
+		"table ip egress-net1",
+		"chain prerouting",
+		"type nat hook prerouting priority dstnat; policy accept;",
+		`iifname "eth0" tcp dport 80 dnat to 203.0.113.5:8080`,
+		`iifname "eth0" udp dport 5353 dnat to 203.0.113.5:5353`,
+		`iifname "eth0" dnat to 192.168.12.91`,
+		"chain postrouting",
+		"type nat hook postrouting priority srcnat; policy accept;",
+		`oifname "net1" snat to 192.168.12.99`,
+		"table ip egress-forwarding",
+	}))
+	wantLines(t, "IPv6 NAT", strings.Join(nstest.NATLines(t, topo.Router, 6), "\n"), nstest.Pick([]string{
 		":EGRESS-DNAT-net1 - [0:0]",
 		":EGRESS-FORWARDING-WAS-OFF - [0:0]",
 		":EGRESS-SNAT-net1 - [0:0]",
@@ -97,7 +108,17 @@ func checkAttached(t *testing.T, topo *nstest.Topology) {
 		"-A EGRESS-DNAT-net1 -p tcp -m tcp --dport 80 -j DNAT --to-destination [fd00:203::5]:8080",
 		"-A EGRESS-DNAT-net1 -j DNAT --to-destination fd00:12::91",
 		"-A EGRESS-SNAT-net1 -j SNAT --to-source fd00:12::99",
-	})
+	}, []string{
+		"table ip6 egress-net1",
+		"chain prerouting",
+		"type nat hook prerouting priority dstnat; policy accept;",
+		`iifname "eth0" tcp dport 80 dnat to [fd00:203::5]:8080`,
+		`iifname "eth0" dnat to fd00:12::91`,
+		"chain postrouting",
+		"type nat hook postrouting priority srcnat; policy accept;",
+		`oifname "net1" snat to fd00:12::99`,
+		"table ip6 egress-forwarding",
+	}))
 	for _, s := range []string{"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"} {
 		if got := strings.TrimSpace(run(t, topo.Router, "sysctl", "-n", s)); got != "1" {
 			t.Errorf("router %s = %s, want 1", s, got)

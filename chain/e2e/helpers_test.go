@@ -158,17 +158,6 @@ func wantLines(t *testing.T, what string, got string, want []string) {
 	}
 }
 
-// natRules returns our lines of iptables-save's nat table in a namespace.
-func natRules(t *testing.T, netns, save string) []string {
-	var out []string
-	for _, l := range lines(run(t, netns, save, "-t", "nat")) {
-		if strings.Contains(l, "EGRESS-") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 func toCurrent(t *testing.T, res types.Result) *current.Result {
 	t.Helper()
 	r, err := current.NewResultFromResult(res)

@@ -60,8 +60,8 @@ func podState(t *testing.T, netns string) map[string]string {
 		sort.Strings(rs)
 		st["routes"+fam] = strings.Join(rs, "\n")
 	}
-	st["nat4"] = strings.Join(natRules(t, netns, "iptables-save"), "\n")
-	st["nat6"] = strings.Join(natRules(t, netns, "ip6tables-save"), "\n")
+	st["nat4"] = strings.Join(nstest.NATLines(t, netns, 4), "\n")
+	st["nat6"] = strings.Join(nstest.NATLines(t, netns, 6), "\n")
 	st["forwarding"] = run(t, netns, "sysctl", "-n", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
 	return st
 }

@@ -37,6 +37,8 @@ type Options struct {
 	Destinations     Lines  `json:"destinations,omitempty"`
 	FallbackIP       string `json:"fallbackIP,omitempty"`
 	Source           string `json:"source,omitempty"`
+	// Backend is iptables, nftables or auto (the default).
+	Backend string `json:"backend,omitempty"`
 }
 
 // Parsed is validated egress-nat configuration, before the attachment is
@@ -45,6 +47,7 @@ type Parsed struct {
 	ClusterInterface string
 	Destinations     dest.Set
 	Source           net.IP
+	Backend          string
 }
 
 // Parse validates the options and applies defaults.
@@ -64,6 +67,9 @@ func (o *Options) Parse() (*Parsed, error) {
 		return nil, cnierr.Config("destinations: empty; give at least one destination or a fallbackIP")
 	}
 	p.Destinations = set
+	if p.Backend, err = ParseBackend("backend", o.Backend); err != nil {
+		return nil, err
+	}
 	if s := strings.TrimSpace(o.Source); s != "" {
 		if p.Source = net.ParseIP(s); p.Source == nil {
 			return nil, cnierr.Config("source %q is not an IP address", o.Source)

@@ -1,8 +1,11 @@
 package nat
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/coreos/go-iptables/iptables"
@@ -26,9 +29,71 @@ func newIPT(f Family) (*iptables.IPTables, error) {
 	return ipt, nil
 }
 
-// Apply installs the rulesets in the current (pod) netns. It is idempotent:
-// our chains are flushed and refilled, jumps are added once. For the
-// families in markForwarding it records that forwarding was off (see
+// ipSave returns `iptables-save -t nat` for a family in the current netns.
+func ipSave(f Family) (string, error) {
+	cmd := "iptables-save"
+	if f == 6 {
+		cmd = "ip6tables-save"
+	}
+	var out, errb bytes.Buffer
+	c := exec.Command(cmd, "-t", natTable)
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		return "", fmt.Errorf("%s: %v: %s", cmd, err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+// ipRestore applies a nat table payload for a family in one transaction
+// (iptables-restore --noflush), instead of one process per rule.
+func ipRestore(f Family, lines []string) error {
+	cmd := "iptables-restore"
+	if f == 6 {
+		cmd = "ip6tables-restore"
+	}
+	payload := "*" + natTable + "\n" + strings.Join(lines, "\n") + "\nCOMMIT\n"
+	var errb bytes.Buffer
+	c := exec.Command(cmd, "-w", strconv.Itoa(xtablesWait), "--noflush")
+	c.Stdin, c.Stderr = strings.NewReader(payload), &errb
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s: %v: %s", cmd, err, strings.TrimSpace(errb.String()))
+	}
+	return nil
+}
+
+// saved is a parsed `iptables-save -t nat`.
+type saved struct {
+	chains map[string]bool
+	rules  map[string][]string // chain -> rule specs, in order
+}
+
+func parseSave(text string) saved {
+	s := saved{chains: map[string]bool{}, rules: map[string][]string{}}
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, ":"):
+			s.chains[strings.Fields(l[1:])[0]] = true
+		case strings.HasPrefix(l, "-A "):
+			chain, spec, _ := strings.Cut(l[3:], " ")
+			s.rules[chain] = append(s.rules[chain], spec)
+		}
+	}
+	return s
+}
+
+func (s saved) has(chain, spec string) bool {
+	for _, r := range s.rules[chain] {
+		if r == spec {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply installs the rulesets in the current (pod) netns with iptables,
+// one save and one restore per family. It is idempotent: our chains are
+// flushed and refilled, jumps are added once. For the families in
+// markForwarding it records that forwarding was off (see
 // ForwardingMarker). On failure everything it installed is removed again.
 func Apply(sets []Ruleset, markForwarding []Family) (err error) {
 	var done []Ruleset
@@ -40,43 +105,34 @@ func Apply(sets []Ruleset, markForwarding []Family) (err error) {
 		}
 	}()
 	for _, rs := range sets {
-		ipt, err := newIPT(rs.Family)
+		text, err := ipSave(rs.Family)
 		if err != nil {
-			return err
+			return fmt.Errorf("IPv%d iptables is not usable: %v", rs.Family, err)
 		}
-		done = append(done, rs)
-		if err := fill(ipt, rs.DNATChain, rs.DNAT); err != nil {
-			return err
-		}
-		if err := fill(ipt, rs.SNATChain, rs.SNAT); err != nil {
-			return err
-		}
+		have := parseSave(text)
+		lines := []string{":" + rs.DNATChain + " - [0:0]", ":" + rs.SNATChain + " - [0:0]"}
 		for _, f := range markForwarding {
 			if f == rs.Family {
-				if err := ipt.ClearChain(natTable, ForwardingMarker); err != nil {
-					return fmt.Errorf("failed to create chain %s: %v", ForwardingMarker, err)
-				}
+				lines = append(lines, ":"+ForwardingMarker+" - [0:0]")
 			}
+		}
+		for _, r := range rs.DNAT {
+			lines = append(lines, "-A "+rs.DNATChain+" "+joinSpec(r))
+		}
+		for _, r := range rs.SNAT {
+			lines = append(lines, "-A "+rs.SNATChain+" "+joinSpec(r))
 		}
 		for _, j := range []struct {
 			chain string
 			spec  []string
 		}{{"PREROUTING", rs.PreJump}, {"POSTROUTING", rs.PostJump}} {
-			if err := ipt.InsertUnique(natTable, j.chain, 1, j.spec...); err != nil {
-				return fmt.Errorf("failed to add %q to IPv%d nat %s: %v", joinSpec(j.spec), rs.Family, j.chain, err)
+			if !have.has(j.chain, joinSpec(j.spec)) {
+				lines = append(lines, "-I "+j.chain+" 1 "+joinSpec(j.spec))
 			}
 		}
-	}
-	return nil
-}
-
-func fill(ipt *iptables.IPTables, chain string, rules [][]string) error {
-	if err := ipt.ClearChain(natTable, chain); err != nil {
-		return fmt.Errorf("failed to create chain %s: %v", chain, err)
-	}
-	for _, r := range rules {
-		if err := ipt.Append(natTable, chain, r...); err != nil {
-			return fmt.Errorf("failed to add rule %q to %s: %v", joinSpec(r), chain, err)
+		done = append(done, rs)
+		if err := ipRestore(rs.Family, lines); err != nil {
+			return fmt.Errorf("failed to install the IPv%d nat rules: %v", rs.Family, err)
 		}
 	}
 	return nil
@@ -86,27 +142,34 @@ func fill(ipt *iptables.IPTables, chain string, rules [][]string) error {
 // exactly the expected rules in order, and the jumps are in place.
 func Check(sets []Ruleset) error {
 	for _, rs := range sets {
-		ipt, err := newIPT(rs.Family)
+		text, err := ipSave(rs.Family)
 		if err != nil {
-			return err
+			return fmt.Errorf("IPv%d iptables is not usable: %v", rs.Family, err)
 		}
+		have := parseSave(text)
 		for _, c := range []struct {
 			chain string
 			rules [][]string
 		}{{rs.DNATChain, rs.DNAT}, {rs.SNATChain, rs.SNAT}} {
-			if err := checkChain(ipt, rs.Family, c.chain, c.rules); err != nil {
-				return err
+			if !have.chains[c.chain] {
+				return fmt.Errorf("IPv%d nat chain %s is missing", rs.Family, c.chain)
+			}
+			want, got := []string{"-N " + c.chain}, []string{"-N " + c.chain}
+			for _, r := range c.rules {
+				want = append(want, "-A "+c.chain+" "+joinSpec(r))
+			}
+			for _, r := range have.rules[c.chain] {
+				got = append(got, "-A "+c.chain+" "+r)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				return fmt.Errorf("IPv%d nat chain %s differs: want %q, have %q", rs.Family, c.chain, want, got)
 			}
 		}
 		for _, j := range []struct {
 			chain string
 			spec  []string
 		}{{"PREROUTING", rs.PreJump}, {"POSTROUTING", rs.PostJump}} {
-			ok, err := ipt.Exists(natTable, j.chain, j.spec...)
-			if err != nil {
-				return fmt.Errorf("failed to look for %q in IPv%d nat %s: %v", joinSpec(j.spec), rs.Family, j.chain, err)
-			}
-			if !ok {
+			if !have.has(j.chain, joinSpec(j.spec)) {
 				return fmt.Errorf("IPv%d nat %s lacks the jump %q", rs.Family, j.chain, joinSpec(j.spec))
 			}
 		}
@@ -117,28 +180,6 @@ func Check(sets []Ruleset) error {
 		if !on {
 			return fmt.Errorf("IPv%d forwarding is off in the pod (%s)", rs.Family, forwardingSysctl(rs.Family))
 		}
-	}
-	return nil
-}
-
-func checkChain(ipt *iptables.IPTables, f Family, chain string, rules [][]string) error {
-	exists, err := ipt.ChainExists(natTable, chain)
-	if err != nil {
-		return fmt.Errorf("failed to look for IPv%d nat chain %s: %v", f, chain, err)
-	}
-	if !exists {
-		return fmt.Errorf("IPv%d nat chain %s is missing", f, chain)
-	}
-	got, err := ipt.List(natTable, chain)
-	if err != nil {
-		return fmt.Errorf("failed to list IPv%d nat chain %s: %v", f, chain, err)
-	}
-	want := []string{"-N " + chain}
-	for _, r := range rules {
-		want = append(want, "-A "+chain+" "+joinSpec(r))
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		return fmt.Errorf("IPv%d nat chain %s differs: want %q, have %q", f, chain, want, got)
 	}
 	return nil
 }
@@ -158,77 +199,84 @@ func Remove(egressIf string) error {
 }
 
 func removeFamily(f Family, dnat, snat string) error {
-	ipt, err := newIPT(f)
+	text, err := ipSave(f)
 	if err != nil {
-		return nil
+		return nil // no usable iptables: nothing of ours can be there
 	}
-	var errs []error
+	have := parseSave(text)
+	var lines []string
 	for _, c := range []struct{ base, ours string }{{"PREROUTING", dnat}, {"POSTROUTING", snat}} {
-		rules, err := ipt.List(natTable, c.base)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("failed to list IPv%d nat %s: %v", f, c.base, err))
-			continue
-		}
 		// Delete every jump to our chain, whatever its matches, so a
 		// changed clusterInterface cannot strand one.
-		for _, line := range rules {
-			fields := strings.Fields(line)
-			if len(fields) < 4 || fields[0] != "-A" || fields[len(fields)-1] != c.ours || fields[len(fields)-2] != "-j" {
-				continue
-			}
-			if err := ipt.DeleteIfExists(natTable, c.base, fields[2:]...); err != nil {
-				errs = append(errs, fmt.Errorf("failed to delete %q: %v", line, err))
-			}
-		}
-		exists, err := ipt.ChainExists(natTable, c.ours)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("failed to look for IPv%d nat chain %s: %v", f, c.ours, err))
-			continue
-		}
-		if exists {
-			if err := ipt.ClearAndDeleteChain(natTable, c.ours); err != nil {
-				errs = append(errs, fmt.Errorf("failed to delete IPv%d nat chain %s: %v", f, c.ours, err))
+		for _, spec := range have.rules[c.base] {
+			if strings.HasSuffix(spec, " -j "+c.ours) {
+				lines = append(lines, "-D "+c.base+" "+spec)
 			}
 		}
 	}
-	if len(errs) == 0 {
-		if err := releaseForwarding(ipt, f); err != nil {
-			errs = append(errs, err)
+	for _, c := range []string{dnat, snat} {
+		if have.chains[c] {
+			lines = append(lines, "-F "+c, "-X "+c)
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// releaseForwarding turns forwarding off again when no egress attachment
-// is left in the pod and one of them had turned it on.
-func releaseForwarding(ipt *iptables.IPTables, f Family) error {
-	chains, err := ipt.ListChains(natTable)
-	if err != nil {
-		return fmt.Errorf("failed to list IPv%d nat chains: %v", f, err)
+	// Forwarding goes back off when no egress attachment is left and one
+	// of them had turned it on.
+	last := true
+	for c := range have.chains {
+		last = last && (!strings.HasPrefix(c, "EGRESS-DNAT-") || c == dnat)
 	}
-	marked := false
-	for _, c := range chains {
-		if strings.HasPrefix(c, "EGRESS-DNAT-") {
-			return nil // another attachment still forwards
-		}
-		marked = marked || c == ForwardingMarker
+	release := last && have.chains[ForwardingMarker] && !nftEgressTables(f)
+	if release {
+		lines = append(lines, "-X "+ForwardingMarker)
 	}
-	if !marked {
+	if len(lines) == 0 {
 		return nil
 	}
-	if err := disableForwarding(f); err != nil {
-		return fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err)
+	if err := ipRestore(f, lines); err != nil {
+		return fmt.Errorf("failed to remove the IPv%d nat rules: %v", f, err)
 	}
-	if err := ipt.DeleteChain(natTable, ForwardingMarker); err != nil {
-		return fmt.Errorf("failed to delete chain %s: %v", ForwardingMarker, err)
+	if release {
+		if err := disableForwarding(f); err != nil {
+			return fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err)
+		}
 	}
 	return nil
 }
 
-// Available reports whether IPv4 iptables can be run, for STATUS.
-func Available() (string, error) {
-	if _, err := newIPT(4); err != nil {
+// iptablesEgressChains reports whether iptables holds an egress
+// attachment's chains in the current netns. It runs iptables-save only
+// when iptables is in use there at all (a legacy nat table, or the nat
+// table iptables-nft makes).
+func iptablesEgressChains(f Family) bool {
+	if !iptablesInUse(f) {
+		return false
+	}
+	text, err := ipSave(f)
+	if err != nil {
+		return false
+	}
+	for c := range parseSave(text).chains {
+		if strings.HasPrefix(c, "EGRESS-DNAT-") {
+			return true
+		}
+	}
+	return false
+}
+
+// Available reports which backend a pod would get and whether it can be
+// used, for STATUS: nftables through netlink, iptables by running it.
+func Available(backend string) (string, error) {
+	nsf, err := threadNS()
+	if err != nil {
 		return "", err
 	}
-	return "iptables", nil
+	defer nsf.Close()
+	use := choose(backend, int(nsf.Fd()))
+	if use == NFTables {
+		return use, nftAvailable(int(nsf.Fd()))
+	}
+	if _, err := newIPT(4); err != nil {
+		return use, err
+	}
+	return use, nil
 }

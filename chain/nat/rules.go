@@ -41,6 +41,12 @@ type Ruleset struct {
 	// PreJump and PostJump enter our chains from PREROUTING and POSTROUTING.
 	PreJump  []string
 	PostJump []string
+
+	// The same NAT as data, for the nftables backend.
+	Cluster, Egress string
+	Source          net.IP
+	Rules           []dest.Rule
+	Fallback        net.IP
 }
 
 // ChainNames returns the DNAT and SNAT chain names of an egress interface.
@@ -87,6 +93,7 @@ func Build(s Spec) ([]Ruleset, error) {
 			PreJump:  []string{"-i", s.ClusterInterface, "-j", dnat},
 			PostJump: []string{"-o", s.EgressInterface, "-j", snat},
 			SNAT:     [][]string{{"-j", "SNAT", "--to-source", src[f].String()}},
+			Cluster:  s.ClusterInterface, Egress: s.EgressInterface, Source: src[f],
 		}
 		sets[f] = rs
 		return rs, nil
@@ -98,6 +105,7 @@ func Build(s Spec) ([]Ruleset, error) {
 		}
 		rs.DNAT = append(rs.DNAT, []string{"-p", r.Proto, "-m", r.Proto, "--dport", strconv.Itoa(r.Port),
 			"-j", "DNAT", "--to-destination", hostPort(r.IP, r.RemotePort)})
+		rs.Rules = append(rs.Rules, r)
 	}
 	for _, fb := range s.Destinations.Fallbacks {
 		rs, err := get(fb)
@@ -105,6 +113,7 @@ func Build(s Spec) ([]Ruleset, error) {
 			return nil, err
 		}
 		rs.DNAT = append(rs.DNAT, []string{"-j", "DNAT", "--to-destination", fb.String()})
+		rs.Fallback = fb
 	}
 	var out []Ruleset
 	for _, f := range []Family{4, 6} {

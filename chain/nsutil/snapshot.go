@@ -14,7 +14,7 @@ import (
 type Snapshot map[string]string
 
 // counters and per-boot details that change without anyone changing config.
-var volatile = regexp.MustCompile(`(?m)^#.*$|\[\d+:\d+\]|valid_lft \S+|preferred_lft \S+`)
+var volatile = regexp.MustCompile(`(?m)^#.*$|\[\d+:\d+\]|valid_lft \S+|preferred_lft \S+|counter packets \d+ bytes \d+`)
 
 // Take snapshots the namespace netns ("" = the current one).
 func Take(netns string) (Snapshot, error) {
@@ -27,6 +27,7 @@ func Take(netns string) (Snapshot, error) {
 		"rules6":  {"ip", "-6", "rule", "show"},
 		"ipt4":    {"iptables-save"},
 		"ipt6":    {"ip6tables-save"},
+		"nft":     {"nft", "list", "ruleset"},
 	}
 	s := Snapshot{}
 	for k, argv := range cmds {
@@ -42,6 +43,9 @@ func Take(netns string) (Snapshot, error) {
 		text := volatile.ReplaceAllString(out.String(), "")
 		if strings.HasPrefix(k, "ipt") {
 			text = dropEmptyTables(text)
+		}
+		if k == "nft" {
+			text = dropXtablesTables(text)
 		}
 		s[k] = strings.TrimSpace(text)
 	}
@@ -72,6 +76,26 @@ func dropEmptyTables(save string) string {
 			if !builtinAccept {
 				empty = false
 			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// dropXtablesTables removes the tables iptables-nft keeps in nftables
+// (the ipt parts already hold them, and listing them creates them).
+func dropXtablesTables(ruleset string) string {
+	var out []string
+	skip := false
+	for _, l := range strings.Split(ruleset, "\n") {
+		if strings.HasPrefix(l, "table ") {
+			f := strings.Fields(l)
+			skip = len(f) >= 3 && (f[2] == "filter" || f[2] == "nat" || f[2] == "mangle" || f[2] == "raw" || f[2] == "security")
+		}
+		if !skip {
+			out = append(out, l)
+		}
+		if l == "}" {
+			skip = false
 		}
 	}
 	return strings.Join(out, "\n")

@@ -56,6 +56,9 @@ type NetConf struct {
 	MasterIPs        []string `json:"masterIPs,omitempty"`
 	MasterRoutes     *bool    `json:"masterRoutes,omitempty"`
 
+	// Backend is the NAT backend: iptables, nftables or auto (default).
+	Backend string `json:"backend,omitempty"`
+
 	logging.Settings
 }
 

@@ -95,7 +95,7 @@ func (c *Config) Conflist() Conflist {
 	l := Conflist{CNIVersion: c.CNIVersion, Name: c.Name, Plugins: []any{c.InterfacePlugin(), rp}}
 	if !c.Destinations.Empty() {
 		np := NATPlugin{Type: NATType, Settings: c.Log,
-			Options: nat.Options{ClusterInterface: c.Route.ClusterInterface, Destinations: c.Destinations.Lines()}}
+			Options: nat.Options{ClusterInterface: c.Route.ClusterInterface, Destinations: c.Destinations.Lines(), Backend: c.explicitBackend()}}
 		l.Plugins = append(l.Plugins, np)
 	}
 	return l
@@ -110,6 +110,7 @@ type Single struct {
 	IP            IP             `json:"ip"`
 	InterfaceType string         `json:"interfaceType"`
 	InterfaceArgs map[string]Arg `json:"interfaceArgs,omitempty"`
+	Backend       string         `json:"backend,omitempty"`
 	route.Options
 	logging.Settings
 }
@@ -122,7 +123,7 @@ const PluginType = "egress-router"
 // master and gateways explicit.
 func (c *Config) Single() Single {
 	s := Single{CNIVersion: c.CNIVersion, Name: c.Name, Type: PluginType, InterfaceType: c.Interface.Type,
-		Options: c.Route, Settings: c.Log}
+		Options: c.Route, Settings: c.Log, Backend: c.explicitBackend()}
 	s.IP.Addresses = c.AddrStrings()
 	s.IP.Destinations = c.Destinations.Lines()
 	for _, g := range c.Gateways {
@@ -137,4 +138,12 @@ func (c *Config) Single() Single {
 	}
 	s.InterfaceArgs = args
 	return s
+}
+
+// explicitBackend is the NAT backend as a config field: empty for auto.
+func (c *Config) explicitBackend() string {
+	if c.Backend == nat.Auto {
+		return ""
+	}
+	return c.Backend
 }

@@ -45,6 +45,8 @@ type Config struct {
 	// Route holds the route step's pass-through options.
 	Route  route.Options
 	routes *route.Config
+	// Backend is the NAT backend (nat.Auto, nat.IPTables, nat.NFTables).
+	Backend string
 	Log    logging.Settings
 	// MasterHow says how Resolve found the master, for logs.
 	MasterHow string
@@ -104,6 +106,9 @@ func (n *NetConf) Validate(env Env) (*Config, error) {
 	}
 	if _, err := logging.ParseLevel(n.LogLevel); err != nil {
 		return nil, cnierr.Config("log_level: %v", err)
+	}
+	if c.Backend, err = nat.ParseBackend("backend", n.Backend); err != nil {
+		return nil, err
 	}
 	// Build the rules once now so every NAT error is a config error
 	// before anything is created.

@@ -56,23 +56,28 @@ func cmdAdd(args *skel.CmdArgs) error {
 	}
 	log, _ := conf.Open("egress-nat")
 	defer log.Close()
-	if err := nat.Add(args.Netns, sets); err != nil {
+	used, err := nat.Add(args.Netns, sets, conf.Backend)
+	if err != nil {
 		log.Errorf("ADD %s %s: %v", args.ContainerID, args.IfName, err)
 		return cnierr.Prefix("egress-nat", err)
 	}
 	for _, rs := range sets {
-		log.Debugf("ADD %s %s: IPv%d rules:\n%s", args.ContainerID, args.IfName, rs.Family, strings.Join(rs.Lines(), "\n"))
+		lines := rs.Lines()
+		if used == nat.NFTables {
+			lines = rs.NFTLines()
+		}
+		log.Debugf("ADD %s %s: IPv%d rules (%s):\n%s", args.ContainerID, args.IfName, rs.Family, used, strings.Join(lines, "\n"))
 	}
-	log.Infof("ADD %s %s: NAT installed", args.ContainerID, args.IfName)
+	log.Infof("ADD %s %s: NAT installed with %s", args.ContainerID, args.IfName, used)
 	return types.PrintResult(res, conf.CNIVersion)
 }
 
 func cmdCheck(args *skel.CmdArgs) error {
-	_, _, sets, err := rulesets(args)
+	conf, _, sets, err := rulesets(args)
 	if err != nil {
 		return err
 	}
-	return cnierr.Prefix("egress-nat check", nat.CheckIn(args.Netns, sets))
+	return cnierr.Prefix("egress-nat check", nat.CheckIn(args.Netns, sets, conf.Backend))
 }
 
 func cmdDel(args *skel.CmdArgs) error {
@@ -96,7 +101,11 @@ func cmdDel(args *skel.CmdArgs) error {
 }
 
 func cmdStatus(args *skel.CmdArgs) error {
-	if _, err := nat.Available(); err != nil {
+	conf, _, err := parseConfig(args.StdinData)
+	if err != nil {
+		return err
+	}
+	if _, err := nat.Available(conf.Backend); err != nil {
 		return types.NewError(types.ErrPluginNotAvailable, "egress-nat: "+err.Error(), "")
 	}
 	return nil

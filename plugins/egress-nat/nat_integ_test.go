@@ -58,6 +58,7 @@ func TestNatErrorsLeaveNothing(t *testing.T) {
 		{"source not on the egress interface", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "source": "192.168.12.98"`, true), 7, []string{"source", "192.168.12.98"}},
 		{"cluster interface missing", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "clusterInterface": "eth7"`, true), 7, []string{"eth7"}},
 		{"bad log level", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "log_level": "loud"`, true), 7, []string{"log_level", "loud"}},
+		{"unknown backend", a.Conf("egress-nat", `"destinations": ["192.168.12.91"], "backend": "pf"`, true), 7, []string{"backend", `"pf"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,19 +72,10 @@ func TestNatErrorsLeaveNothing(t *testing.T) {
 // in: the IPv4 chains and the forwarding switch must be undone.
 func TestNatRollback(t *testing.T) {
 	a := nstest.Attach(t, "natrb", "1.1.0", true)
-	before := nstest.MustTake(t, a.Topo.Router)
-	real, err := exec.LookPath("ip6tables")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	wrapper := "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in -A|-I) echo 'ip6tables: injected failure' >&2; exit 1;; esac; done\nexec " + real + " \"$@\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "ip6tables"), []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	c := a.Call("ADD")
-	c.ExtraEnv = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
-	(natRun(t, a, c, a.Conf("egress-nat", natFields6, true))).WantError(t, 999, "injected failure")
+	c.ExtraEnv = nstest.RefuseNAT(t, a.Topo.Router, "net1", 6)
+	before := nstest.MustTake(t, a.Topo.Router)
+	(natRun(t, a, c, a.Conf("egress-nat", natFields6, true))).WantError(t, 999, nstest.Pick("injected failure", "nftables"))
 	before.Unchanged(t, a.Topo.Router, "after a failed ADD")
 	for _, s := range []string{"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"} {
 		if got := strings.TrimSpace(inPod(t, a, nil, "sysctl", "-n", s)); got != "0" {
@@ -99,7 +91,7 @@ func TestNatBackends(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			a := nstest.Attach(t, "nat"+mode, "1.1.0", false)
 			dir := t.TempDir()
-			for _, b := range []string{"iptables", "ip6tables", "iptables-save", "ip6tables-save", "iptables-restore"} {
+			for _, b := range []string{"iptables", "ip6tables", "iptables-save", "ip6tables-save", "iptables-restore", "ip6tables-restore"} {
 				target, err := exec.LookPath(strings.Replace(b, "tables", "tables-"+mode, 1))
 				if err != nil {
 					t.Fatalf("%s backend: %v", mode, err)
@@ -112,7 +104,8 @@ func TestNatBackends(t *testing.T) {
 			call := func(cmd string) nstest.Call { c := a.Call(cmd); c.ExtraEnv = env; return c }
 			before := inPod(t, a, env, "iptables-save", "-t", "nat")
 
-			conf := a.Conf("egress-nat", natFields+`, "log_level": "debug"`, true)
+			// This test is about the iptables flavours: the backend is set.
+			conf := a.Conf("egress-nat", natFields+`, "backend": "iptables", "log_level": "debug"`, true)
 			add := natRun(t, a, call("ADD"), conf)
 			if add.ExitCode != 0 {
 				t.Fatalf("ADD: %s %s", add.Stdout, add.Stderr)
@@ -139,7 +132,7 @@ func TestNatBackends(t *testing.T) {
 					t.Errorf("%s: rules lack %q:\n%s", mode, l, save)
 				}
 			}
-			checkConf := a.Conf("egress-nat", natFields, true)
+			checkConf := a.Conf("egress-nat", natFields+`, "backend": "iptables"`, true)
 			if out := natRun(t, a, call("CHECK"), checkConf); out.ExitCode != 0 {
 				t.Fatalf("CHECK: %s", out.Stdout)
 			}
@@ -173,12 +166,19 @@ func TestNatStatusAndVersion(t *testing.T) {
 	if err != nil || out.ExitCode != 0 {
 		t.Fatalf("STATUS: %v %s", err, out.Stdout)
 	}
+	// Without iptables, the iptables backend is not available (code 50);
+	// nftables needs no program at all.
 	c := nstest.Call{Command: "STATUS", Path: bin, ExtraEnv: []string{"PATH=" + t.TempDir()}}
-	out, err = nstest.Run("egress-nat", c, conf)
+	ipt := []byte(`{"cniVersion": "1.1.0", "name": "egress-router", "type": "egress-nat", "destinations": ["192.168.12.91"], "backend": "iptables"}`)
+	out, err = nstest.Run("egress-nat", c, ipt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	(out).WantError(t, 50, "iptables")
+	nft := []byte(`{"cniVersion": "1.1.0", "name": "egress-router", "type": "egress-nat", "destinations": ["192.168.12.91"], "backend": "nftables"}`)
+	if out, err = nstest.Run("egress-nat", c, nft); err != nil || out.ExitCode != 0 {
+		t.Fatalf("STATUS with nftables and no iptables: %v %s", err, out.Stdout)
+	}
 
 	out, err = nstest.Run("egress-nat", nstest.Call{Command: "VERSION", Path: bin}, []byte(`{"cniVersion": "1.1.0"}`))
 	if err != nil || out.ExitCode != 0 {

@@ -101,9 +101,11 @@ func add(ctx context.Context, c *router.Config, args *skel.CmdArgs, log *logging
 	}
 	if len(sets) > 0 {
 		undo = append(undo, func() error { return nat.Del(args.Netns, args.IfName) })
-		if err := nat.Add(args.Netns, sets); err != nil {
+		used, err := nat.Add(args.Netns, sets, c.Backend)
+		if err != nil {
 			return nil, cnierr.Prefix("nat", err)
 		}
+		log.Debugf("ADD %s %s: NAT with %s", args.ContainerID, args.IfName, used)
 	}
 	announceAddrs(args, c.Addrs, log)
 	res.Routes = append(res.Routes, routes...)

@@ -78,7 +78,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 		return err
 	}
 	if len(sets) > 0 {
-		if err := nat.CheckIn(args.Netns, sets); err != nil {
+		if err := nat.CheckIn(args.Netns, sets, c.Backend); err != nil {
 			return cnierr.Prefix("nat check", err)
 		}
 	}
@@ -129,7 +129,7 @@ func cmdStatus(args *skel.CmdArgs) error {
 		return cnierr.Prefix(ic.Type+" status", err)
 	}
 	if n.IP != nil && len(n.IP.Destinations)+len(n.IP.FallbackIP) > 0 || n.PodIP != nil {
-		if _, err := nat.Available(); err != nil {
+		if _, err := nat.Available(n.Backend); err != nil {
 			return types.NewError(types.ErrPluginNotAvailable, "egress-router: "+err.Error(), "")
 		}
 	}

@@ -63,7 +63,7 @@ func TestSeed001(t *testing.T) {
 	})
 	wantLines(t, "eth0's default, kept aside", strings.Split(strings.TrimSpace(sh(t, p.topo.Router, "ip", "-4", "route", "show", "table", "17746")), "\n"),
 		[]string{"default via 10.129.2.1 dev eth0"})
-	wantLines(t, "NAT", egressLines(t, p.topo.Router, "iptables-save"), []string{
+	wantLines(t, "NAT", nstest.NATLines(t, p.topo.Router, 4), nstest.Pick([]string{
 		":EGRESS-DNAT-net1 - [0:0]",
 		":EGRESS-FORWARDING-WAS-OFF - [0:0]",
 		":EGRESS-SNAT-net1 - [0:0]",
@@ -71,7 +71,16 @@ func TestSeed001(t *testing.T) {
 		"-A POSTROUTING -o net1 -j EGRESS-SNAT-net1",
 		"-A EGRESS-DNAT-net1 -j DNAT --to-destination 192.168.12.91",
 		"-A EGRESS-SNAT-net1 -j SNAT --to-source 192.168.12.99",
-	})
+	}, []string{
+		"table ip egress-net1",
+		"chain prerouting",
+		"type nat hook prerouting priority dstnat; policy accept;",
+		`iifname "eth0" dnat to 192.168.12.91`,
+		"chain postrouting",
+		"type nat hook postrouting priority srcnat; policy accept;",
+		`oifname "net1" snat to 192.168.12.99`,
+		"table ip egress-forwarding",
+	}))
 	if v := sysctl(t, p.topo.Router, "net.ipv4.ip_forward"); v != "1" {
 		t.Errorf("ip_forward %s, want 1", v)
 	}
@@ -97,10 +106,10 @@ func TestSeed001(t *testing.T) {
 	// CHECK with the ADD result passes; it notices a rule removed by hand.
 	checkConf := withPrev(seed001, out)
 	ok(t, "CHECK", run(t, p.call("CHECK"), checkConf))
-	sh(t, p.topo.Router, "iptables", "-t", "nat", "-D", "EGRESS-DNAT-net1", "-j", "DNAT", "--to-destination", "192.168.12.91")
-	run(t, p.call("CHECK"), checkConf).WantError(t, 999, "nat check", "192.168.12.91")
-	sh(t, p.topo.Router, "iptables", "-t", "nat", "-A", "EGRESS-DNAT-net1", "-j", "DNAT", "--to-destination", "192.168.12.91")
-	ok(t, "CHECK after putting the rule back", run(t, p.call("CHECK"), checkConf))
+	undo := nstest.StrayRule(t, p.topo.Router, "net1")
+	run(t, p.call("CHECK"), checkConf).WantError(t, 999, "nat check", nstest.ChainDiffers("net1"), "192.168.12.91")
+	undo()
+	ok(t, "CHECK after taking the stray rule out", run(t, p.call("CHECK"), checkConf))
 	sh(t, p.topo.Router, "ip", "route", "del", "default", "via", "192.168.12.1", "dev", "net1")
 	run(t, p.call("CHECK"), checkConf).WantError(t, 999, "routes check", "default")
 	sh(t, p.topo.Router, "ip", "route", "add", "default", "via", "192.168.12.1", "dev", "net1", "proto", "69")
@@ -200,22 +209,11 @@ func TestFailuresLeaveThePodAsItWas(t *testing.T) {
 		}
 		return s + "}"
 	}
-	// iptables that refuses our DNAT rules, as the kernel would refuse a
-	// rule it cannot load.
-	wrap := t.TempDir()
-	real, err := execLookPath("iptables")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script := fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *'-A EGRESS-DNAT'*) echo 'iptables: No chain/target/match by that name.' >&2; exit 1;; esac\nexec %s \"$@\"\n", real)
-	if err := os.WriteFile(filepath.Join(wrap, "iptables"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-
 	cases := []struct {
 		name      string
 		conf      string
 		call      func(c nstest.Call) nstest.Call
+		refuse    bool // the NAT backend refuses our rules
 		code      uint
 		fragments []string
 	}{
@@ -233,12 +231,8 @@ func TestFailuresLeaveThePodAsItWas(t *testing.T) {
 			code: 7, fragments: []string{"routes", "eth9"}},
 		{name: "route conflict half-way (route step)", conf: conf(`"masterIPs": ["192.168.12.1"]`),
 			code: 999, fragments: []string{"routes", "192.168.12.1"}},
-		{name: "rule refused (NAT step)", conf: conf(""),
-			call: func(c nstest.Call) nstest.Call {
-				c.ExtraEnv = []string{"PATH=" + wrap + ":" + os.Getenv("PATH")}
-				return c
-			},
-			code: 999, fragments: []string{"nat", "EGRESS-DNAT-net1"}},
+		{name: "rule refused (NAT step)", conf: conf(""), refuse: true,
+			code: 999, fragments: []string{"nat", nstest.Pick("iptables-restore", "nftables")}},
 		{name: "podIP without K8S_POD_NAME", conf: `{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress", "podIP": {"router-a": {"addresses": ["192.168.12.99/24"]}}}`,
 			code: 4, fragments: []string{"K8S_POD_NAME", "router-a"}},
 		{name: "ipConfig without kubeconfig", conf: `{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress", "ipConfig": {"namespace": "ns1", "name": "egress-ips"}}`,
@@ -253,8 +247,13 @@ func TestFailuresLeaveThePodAsItWas(t *testing.T) {
 			if c.call != nil {
 				call = c.call(call)
 			}
+			want := before
+			if c.refuse {
+				call.ExtraEnv = nstest.RefuseNAT(t, p.topo.Router, "net1", 4)
+				want = nstest.MustTake(t, p.topo.Router)
+			}
 			run(t, call, c.conf).WantError(t, c.code, c.fragments...)
-			before.Unchanged(t, p.topo.Router, "after a failed ADD")
+			want.Unchanged(t, p.topo.Router, "after a failed ADD")
 			if v := sysctl(t, p.topo.Router, "net.ipv4.ip_forward"); v != "0" {
 				t.Errorf("ip_forward %s after a failed ADD, want 0", v)
 			}

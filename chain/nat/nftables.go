@@ -1,0 +1,353 @@
+package nat
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
+)
+
+// The nftables backend keeps each attachment's NAT in a table of its own,
+// per family (ip, ip6): "egress-<egress interface>" with a dstnat
+// prerouting chain and a srcnat postrouting chain. The whole table is
+// written in one netlink transaction and removed by deleting the table;
+// nothing is executed. An empty table "egress-forwarding" marks that an
+// attachment turned forwarding on (see ForwardingMarker).
+const (
+	nftPrefix     = "egress-"
+	nftForwarding = "egress-forwarding"
+	nftPre        = "prerouting"
+	nftPost       = "postrouting"
+)
+
+// NFTTable names an egress interface's nftables table.
+func NFTTable(egressIf string) string { return nftPrefix + egressIf }
+
+func nftFamily(f Family) nftables.TableFamily {
+	if f == 6 {
+		return nftables.TableFamilyIPv6
+	}
+	return nftables.TableFamilyIPv4
+}
+
+func nftConn(nsFd int) (*nftables.Conn, error) {
+	c, err := nftables.New(nftables.WithNetNSFd(nsFd))
+	if err != nil {
+		return nil, fmt.Errorf("nftables is not usable: %v", err)
+	}
+	return c, nil
+}
+
+// nftRule is one rule as expressions, with its nft text for comments,
+// logs and CHECK messages.
+type nftRule struct {
+	text  string
+	exprs []expr.Any
+}
+
+func ifname(name string) []byte {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, name)
+	return b
+}
+
+func be16(v int) []byte {
+	b := make([]byte, 2)
+	binary.BigEndian.PutUint16(b, uint16(v))
+	return b
+}
+
+func ipBytes(ip net.IP, f Family) []byte {
+	if f == 4 {
+		return ip.To4()
+	}
+	return ip.To16()
+}
+
+var protoNum = map[string]byte{"tcp": unix.IPPROTO_TCP, "udp": unix.IPPROTO_UDP, "sctp": unix.IPPROTO_SCTP}
+
+// nftRules renders a ruleset's DNAT and SNAT rules.
+func nftRules(rs Ruleset) (dnat, snat []nftRule) {
+	natFam := uint32(unix.NFPROTO_IPV4)
+	if rs.Family == 6 {
+		natFam = unix.NFPROTO_IPV6
+	}
+	iif := []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(rs.Cluster)},
+	}
+	for _, r := range rs.Rules {
+		e := append([]expr.Any{}, iif...)
+		e = append(e,
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{protoNum[r.Proto]}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(r.Port)},
+			&expr.Immediate{Register: 1, Data: ipBytes(r.IP, rs.Family)},
+			&expr.Immediate{Register: 2, Data: be16(r.RemotePort)},
+			&expr.NAT{Type: expr.NATTypeDestNAT, Family: natFam, RegAddrMin: 1, RegAddrMax: 1, RegProtoMin: 2, RegProtoMax: 2, Specified: true},
+		)
+		dnat = append(dnat, nftRule{fmt.Sprintf("iifname %s %s dport %d dnat to %s", rs.Cluster, r.Proto, r.Port, hostPort(r.IP, r.RemotePort)), e})
+	}
+	if rs.Fallback != nil {
+		e := append([]expr.Any{}, iif...)
+		e = append(e,
+			&expr.Immediate{Register: 1, Data: ipBytes(rs.Fallback, rs.Family)},
+			&expr.NAT{Type: expr.NATTypeDestNAT, Family: natFam, RegAddrMin: 1, RegAddrMax: 1},
+		)
+		dnat = append(dnat, nftRule{fmt.Sprintf("iifname %s dnat to %s", rs.Cluster, rs.Fallback), e})
+	}
+	snat = []nftRule{{fmt.Sprintf("oifname %s snat to %s", rs.Egress, rs.Source), []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(rs.Egress)},
+		&expr.Immediate{Register: 1, Data: ipBytes(rs.Source, rs.Family)},
+		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: natFam, RegAddrMin: 1, RegAddrMax: 1},
+	}}}
+	return dnat, snat
+}
+
+// NFTLines renders the ruleset as `nft list table` would show its rules,
+// for dry runs and logs.
+func (rs Ruleset) NFTLines() []string {
+	dnat, snat := nftRules(rs)
+	fam := "ip"
+	if rs.Family == 6 {
+		fam = "ip6"
+	}
+	out := []string{fmt.Sprintf("table %s %s", fam, NFTTable(rs.Egress))}
+	for _, r := range dnat {
+		out = append(out, "  "+nftPre+": "+r.text)
+	}
+	for _, r := range snat {
+		out = append(out, "  "+nftPost+": "+r.text)
+	}
+	return out
+}
+
+func nftChains(t *nftables.Table) (pre, post *nftables.Chain) {
+	accept := nftables.ChainPolicyAccept
+	pre = &nftables.Chain{Name: nftPre, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting,
+		Priority: nftables.ChainPriorityNATDest, Policy: &accept}
+	post = &nftables.Chain{Name: nftPost, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting,
+		Priority: nftables.ChainPriorityNATSource, Policy: &accept}
+	return pre, post
+}
+
+func tableExists(c *nftables.Conn, fam nftables.TableFamily, name string) (bool, error) {
+	ts, err := c.ListTablesOfFamily(fam)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range ts {
+		if t.Name == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// nftApply writes the rulesets, replacing tables of the same name, and
+// the forwarding marker for the families in markForwarding, in one
+// transaction: all of it is in place or none.
+func nftApply(nsFd int, sets []Ruleset, markForwarding []Family) error {
+	c, err := nftConn(nsFd)
+	if err != nil {
+		return err
+	}
+	for _, rs := range sets {
+		fam := nftFamily(rs.Family)
+		t := &nftables.Table{Name: NFTTable(rs.Egress), Family: fam}
+		exists, err := tableExists(c, fam, t.Name)
+		if err != nil {
+			return fmt.Errorf("failed to list nftables tables: %v", err)
+		}
+		if exists {
+			c.DelTable(t)
+		}
+		c.AddTable(t)
+		pre, post := nftChains(t)
+		c.AddChain(pre)
+		c.AddChain(post)
+		dnat, snat := nftRules(rs)
+		for _, r := range dnat {
+			c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: r.exprs, UserData: userdata.AppendString(nil, userdata.TypeComment, r.text)})
+		}
+		for _, r := range snat {
+			c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: r.exprs, UserData: userdata.AppendString(nil, userdata.TypeComment, r.text)})
+		}
+		for _, f := range markForwarding {
+			if f == rs.Family {
+				c.AddTable(&nftables.Table{Name: nftForwarding, Family: fam})
+			}
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("failed to write the nftables NAT tables: %v", err)
+	}
+	return nil
+}
+
+// nftInstalled reports whether an egress interface has an nftables table
+// of a family.
+func nftInstalled(nsFd int, f Family, egressIf string) (bool, error) {
+	c, err := nftConn(nsFd)
+	if err != nil {
+		return false, err
+	}
+	return tableExists(c, nftFamily(f), NFTTable(egressIf))
+}
+
+// nftCheck verifies the tables exactly: both chains as nat base chains on
+// the right hooks and priorities, holding exactly the expected rules.
+func nftCheck(nsFd int, sets []Ruleset) error {
+	c, err := nftConn(nsFd)
+	if err != nil {
+		return err
+	}
+	for _, rs := range sets {
+		fam := nftFamily(rs.Family)
+		t := &nftables.Table{Name: NFTTable(rs.Egress), Family: fam}
+		ok, err := tableExists(c, fam, t.Name)
+		if err != nil {
+			return fmt.Errorf("failed to list nftables tables: %v", err)
+		}
+		if !ok {
+			return fmt.Errorf("IPv%d nftables table %s is missing", rs.Family, t.Name)
+		}
+		pre, post := nftChains(t)
+		dnat, snat := nftRules(rs)
+		for _, want := range []struct {
+			chain *nftables.Chain
+			rules []nftRule
+		}{{pre, dnat}, {post, snat}} {
+			have, err := c.ListChain(t, want.chain.Name)
+			if err != nil {
+				return fmt.Errorf("IPv%d nftables chain %s %s is missing: %v", rs.Family, t.Name, want.chain.Name, err)
+			}
+			if have.Type != want.chain.Type || have.Hooknum == nil || *have.Hooknum != *want.chain.Hooknum ||
+				have.Priority == nil || *have.Priority != *want.chain.Priority {
+				return fmt.Errorf("IPv%d nftables chain %s %s is not a nat chain on its hook with priority %d", rs.Family, t.Name, want.chain.Name, *want.chain.Priority)
+			}
+			rules, err := c.GetRules(t, want.chain)
+			if err != nil {
+				return fmt.Errorf("failed to list IPv%d nftables chain %s %s: %v", rs.Family, t.Name, want.chain.Name, err)
+			}
+			if err := sameRules(byte(fam), rules, want.rules); err != nil {
+				return fmt.Errorf("IPv%d nftables chain %s %s differs: %v", rs.Family, t.Name, want.chain.Name, err)
+			}
+		}
+		on, err := ForwardingEnabled(rs.Family)
+		if err != nil {
+			return fmt.Errorf("failed to read IPv%d forwarding: %v", rs.Family, err)
+		}
+		if !on {
+			return fmt.Errorf("IPv%d forwarding is off in the pod (%s)", rs.Family, forwardingSysctl(rs.Family))
+		}
+	}
+	return nil
+}
+
+func sameRules(fam byte, have []*nftables.Rule, want []nftRule) error {
+	texts := func() []string {
+		var out []string
+		for _, r := range have {
+			t, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+			out = append(out, t)
+		}
+		return out
+	}
+	wantTexts := make([]string, 0, len(want))
+	for _, w := range want {
+		wantTexts = append(wantTexts, w.text)
+	}
+	if len(have) != len(want) {
+		return fmt.Errorf("want %d rules %q, have %d %q", len(want), wantTexts, len(have), texts())
+	}
+	for i := range want {
+		a, err := marshalExprs(fam, have[i].Exprs)
+		if err != nil {
+			return err
+		}
+		b, err := marshalExprs(fam, want[i].exprs)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(a, b) {
+			return fmt.Errorf("rule %d is not %q (its comment says %q)", i+1, want[i].text, texts()[i])
+		}
+	}
+	return nil
+}
+
+func marshalExprs(fam byte, es []expr.Any) ([]byte, error) {
+	var out []byte
+	for _, e := range es {
+		b, err := expr.Marshal(fam, e)
+		if err != nil {
+			return nil, fmt.Errorf("nftables expression %T: %v", e, err)
+		}
+		out = append(out, b...)
+	}
+	return out, nil
+}
+
+// nftRemove deletes an egress interface's tables, both families, and
+// turns forwarding back off when it was the last attachment that had
+// turned it on. It reports whether it found anything.
+func nftRemove(nsFd int, egressIf string) (bool, error) {
+	c, err := nftConn(nsFd)
+	if err != nil {
+		return false, nil // no nftables: nothing of ours can be there
+	}
+	found := false
+	for _, f := range []Family{4, 6} {
+		fam := nftFamily(f)
+		ts, err := c.ListTablesOfFamily(fam)
+		if err != nil {
+			return false, fmt.Errorf("failed to list nftables tables: %v", err)
+		}
+		ours, others, marker := false, false, false
+		for _, t := range ts {
+			switch {
+			case t.Name == NFTTable(egressIf):
+				ours = true
+			case t.Name == nftForwarding:
+				marker = true
+			case strings.HasPrefix(t.Name, nftPrefix):
+				others = true
+			}
+		}
+		if ours {
+			found = true
+			c.DelTable(&nftables.Table{Name: NFTTable(egressIf), Family: fam})
+		}
+		if marker && !others && !iptablesEgressChains(f) {
+			if err := disableForwarding(f); err != nil {
+				return found, fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err)
+			}
+			c.DelTable(&nftables.Table{Name: nftForwarding, Family: fam})
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return found, fmt.Errorf("failed to delete the nftables NAT tables: %v", err)
+	}
+	return found, nil
+}
+
+// nftAvailable reports whether nftables can be used, for STATUS and auto.
+func nftAvailable(nsFd int) error {
+	c, err := nftConn(nsFd)
+	if err != nil {
+		return err
+	}
+	if _, err := c.ListTables(); err != nil {
+		return fmt.Errorf("nftables is not usable: %v", err)
+	}
+	return nil
+}

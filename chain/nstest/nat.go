@@ -1,0 +1,169 @@
+package nstest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egress-router/egress-router/chain/nat"
+)
+
+// Backend is the NAT backend the plugins use in these tests: the one
+// EGRESS_NAT_BACKEND names (make test runs the suite once per backend),
+// else nftables, which auto picks in a fresh pod.
+func Backend() string {
+	if b := os.Getenv(nat.BackendEnv); b == nat.IPTables || b == nat.NFTables {
+		return b
+	}
+	return nat.NFTables
+}
+
+// Pick returns ipt with the iptables backend, nft with nftables.
+func Pick[T any](ipt, nft T) T {
+	if Backend() == nat.IPTables {
+		return ipt
+	}
+	return nft
+}
+
+func inNS(netns string, argv ...string) (string, error) {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", netns}, argv...)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s in %s: %v: %s", strings.Join(argv, " "), netns, err, out)
+	}
+	return string(out), nil
+}
+
+var nftComment = regexp.MustCompile(` comment ".*"$`)
+
+// NATLines returns a family's egress NAT in a pod as the backend's own
+// tool lists it: iptables-save lines naming EGRESS- chains, or the egress
+// tables of `nft list ruleset` (comments dropped, one line per statement).
+func NATLines(t testing.TB, netns string, family int) []string {
+	t.Helper()
+	var out []string
+	if Backend() == nat.IPTables {
+		save := map[int]string{4: "iptables-save", 6: "ip6tables-save"}[family]
+		text, err := inNS(netns, save, "-t", "nat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, "EGRESS-") {
+				out = append(out, strings.TrimSpace(l))
+			}
+		}
+		return out
+	}
+	fam := map[int]string{4: "ip", 6: "ip6"}[family]
+	text, err := inNS(netns, "nft", "list", "ruleset", fam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := false
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "table ") {
+			ours = strings.HasPrefix(strings.Fields(l)[2], "egress-")
+			l = strings.TrimSuffix(l, " {")
+		}
+		if !ours || l == "" || l == "}" {
+			continue
+		}
+		out = append(out, strings.TrimSuffix(nftComment.ReplaceAllString(l, ""), " {"))
+	}
+	return out
+}
+
+// StrayRule adds a DNAT rule of its own to an attachment's DNAT chain
+// (CHECK must notice) and returns the function that takes it out again.
+func StrayRule(t testing.TB, netns, egressIf string) (undo func()) {
+	t.Helper()
+	if Backend() == nat.IPTables {
+		rule := []string{"EGRESS-DNAT-" + egressIf, "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", "203.0.113.9"}
+		if _, err := inNS(netns, append([]string{"iptables", "-t", "nat", "-A"}, rule...)...); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if _, err := inNS(netns, append([]string{"iptables", "-t", "nat", "-D"}, rule...)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	table := nat.NFTTable(egressIf)
+	if _, err := inNS(netns, "nft", "add", "rule", "ip", table, "prerouting", "tcp", "dport", "22", "dnat", "to", "203.0.113.9", "comment", `"stray"`); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		text, err := inNS(netns, "nft", "-a", "list", "chain", "ip", table, "prerouting")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, `"stray"`) {
+				f := strings.Fields(l)
+				if _, err := inNS(netns, "nft", "delete", "rule", "ip", table, "prerouting", "handle", f[len(f)-1]); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+		}
+		t.Fatalf("the stray rule is gone from %s", table)
+	}
+}
+
+// ChainDiffers is the CHECK message fragment for a DNAT chain that is not
+// as ADD made it.
+func ChainDiffers(egressIf string) string {
+	return Pick("EGRESS-DNAT-"+egressIf+" differs", nat.NFTTable(egressIf)+" prerouting differs")
+}
+
+// RefuseNAT makes the backend refuse an attachment's NAT in a pod, as the
+// kernel refuses what it cannot load: with iptables, a PATH wrapper whose
+// (ip6)iptables-restore fails on our DNAT chain; with nftables, a table of
+// the same name owned by the test's own netlink socket, which the plugin
+// may not replace. It returns the environment for the plugin call; the
+// obstacle goes when the test ends.
+func RefuseNAT(t testing.TB, netns, egressIf string, family int) []string {
+	t.Helper()
+	if Backend() == nat.IPTables {
+		dir := t.(interface{ TempDir() string }).TempDir()
+		restore := map[int]string{4: "iptables-restore", 6: "ip6tables-restore"}[family]
+		real, err := exec.LookPath(restore)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := fmt.Sprintf("#!/bin/sh\nin=$(cat)\ncase \"$in\" in *'-A EGRESS-DNAT'*) echo '%s: injected failure: No chain/target/match by that name.' >&2; exit 1;; esac\nprintf '%%s\\n' \"$in\" | exec %s \"$@\"\n", restore, real)
+		if err := os.WriteFile(filepath.Join(dir, restore), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+	}
+	// nft -i keeps its netlink socket, and so the table, while its input
+	// is open.
+	fam := map[int]string{4: "ip", 6: "ip6"}[family]
+	table := nat.NFTTable(egressIf)
+	cmd := exec.Command("ip", "netns", "exec", netns, "nft", "-i")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); _ = cmd.Wait() })
+	fmt.Fprintf(in, "add table %s %s { flags owner; }\n", fam, table)
+	for i := 0; i < 100; i++ {
+		if _, err := inNS(netns, "nft", "list", "table", fam, table); err == nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the owner table %s %s did not appear", fam, table)
+	return nil
+}
