@@ -14,7 +14,7 @@ UPSTREAM := github.com/containernetworking/plugins/plugins/main/macvlan \
 LDFLAGS := -s -w
 TESTFLAGS ?=
 
-.PHONY: all build deps test demo conformance lint clean
+.PHONY: all build deps test demo bench conformance lint clean
 
 all: build
 
@@ -25,7 +25,7 @@ deps:
 ## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./conformance/cmd/cni-conformance ./deploy/local/peerecho ./deploy/local/topo
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/local/peerecho ./deploy/local/topo
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(UPSTREAM)
 
 ## test: every test, with real namespaces, links, iptables and the real binaries (root)
@@ -38,6 +38,11 @@ test: deps build
 ## demo: build, make a small network of namespaces, attach an egress router with cnitool, send traffic
 demo: deps build
 	@bash deploy/local/demo.sh $(BIN)
+
+## bench: ADD/DEL latency of bare macvlan+static, the conflist and the single plugin (1, 16, 1000 destinations), RSS, sizes, rule work, 64 concurrent routers
+BENCHFLAGS ?= -cycles 30 -concurrent 64
+bench: deps build
+	@$(BIN)/egress-bench -bin $(BIN) $(BENCHFLAGS)
 
 ## conformance: grade our plugins and upstream macvlan, ipvlan and portmap against the CNI spec; write docs/conformance.md
 CONFORMANCE_TARGETS := egress-router egress-chain egress-route egress-nat macvlan ipvlan portmap

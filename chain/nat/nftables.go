@@ -10,6 +10,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,8 +37,31 @@ func nftFamily(f Family) nftables.TableFamily {
 	return nftables.TableFamilyIPv4
 }
 
+// sendBuffer bounds one transaction: the kernel refuses a netlink message
+// larger than the socket's send buffer, and 1000 rules are ~300 KiB, above
+// the usual 208 KiB default (and wmem_max), so we force a larger one
+// (plugins run with CAP_NET_ADMIN).
+const sendBuffer = 16 << 20
+
+func bigSendBuffer(c *netlink.Conn) error {
+	// Acknowledgements without a copy of each request: a thousandth of
+	// the reading for a thousand rules.
+	_ = c.SetOption(netlink.CapAcknowledge, true)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	_ = rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, sendBuffer)
+		// Each message is acknowledged with a copy of it: the replies
+		// need the same room.
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, sendBuffer)
+	})
+	return nil
+}
+
 func nftConn(nsFd int) (*nftables.Conn, error) {
-	c, err := nftables.New(nftables.WithNetNSFd(nsFd))
+	c, err := nftables.New(nftables.WithNetNSFd(nsFd), nftables.WithSockOptions(bigSendBuffer))
 	if err != nil {
 		return nil, fmt.Errorf("nftables is not usable: %v", err)
 	}
@@ -242,6 +266,14 @@ func nftCheck(nsFd int, sets []Ruleset) error {
 				return fmt.Errorf("IPv%d nftables chain %s %s differs: %v", rs.Family, t.Name, want.chain.Name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkForwarding verifies forwarding is on for the rulesets' families in
+// the current netns.
+func checkForwarding(sets []Ruleset) error {
+	for _, rs := range sets {
 		on, err := ForwardingEnabled(rs.Family)
 		if err != nil {
 			return fmt.Errorf("failed to read IPv%d forwarding: %v", rs.Family, err)

@@ -17,39 +17,58 @@ func families(sets []Ruleset) []Family {
 	return out
 }
 
-func inPod(netnsPath string, f func(fd int) error) error {
-	netns, err := ns.GetNS(netnsPath)
-	if err != nil {
-		return cnierr.Env("CNI_NETNS %q: %v", netnsPath, err)
-	}
-	defer netns.Close()
-	return netns.Do(func(ns.NetNS) error { return f(int(netns.Fd())) })
+// The nftables work runs outside ns.Do: the netlink socket is bound to
+// the pod's netns when it is opened (WithNetNSFd), and a goroutine locked
+// to a thread pays a thread hand-off on every blocking read, which for a
+// thousand acknowledged rules costs more than the rules.
+
+// unlocked runs f on a goroutine of its own. Plugins lock their main
+// goroutine to its thread (namespace switches are per thread), and a
+// locked goroutine hands its thread over on every blocking netlink read.
+func unlocked(f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	return <-done
 }
 
 // Add enables forwarding and installs the rulesets in the pod at
 // netnsPath with the backend (iptables, nftables or auto). It returns the
 // backend used. On failure forwarding and rules are as before.
 func Add(netnsPath string, sets []Ruleset, backend string) (used string, err error) {
-	err = inPod(netnsPath, func(fd int) error {
+	netns, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return "", cnierr.Env("CNI_NETNS %q: %v", netnsPath, err)
+	}
+	defer netns.Close()
+	fd := int(netns.Fd())
+	var switched []Family
+	restore := func() {}
+	err = netns.Do(func(ns.NetNS) error {
 		if err := linksExist(sets); err != nil {
 			return err
 		}
 		used = choose(backend, fd)
-		switched, restore, err := EnableForwarding(families(sets))
-		if err != nil {
+		var err error
+		if switched, restore, err = EnableForwarding(families(sets)); err != nil {
 			return err
 		}
 		if used == NFTables {
-			err = nftApply(fd, sets, switched)
-		} else {
-			err = Apply(sets, switched)
+			return nil
 		}
-		if err != nil {
+		if err := Apply(sets, switched); err != nil {
 			restore()
+			return err
 		}
-		return err
+		return nil
 	})
-	return used, err
+	if err != nil || used != NFTables {
+		return used, err
+	}
+	if err := unlocked(func() error { return nftApply(fd, sets, switched) }); err != nil {
+		_ = netns.Do(func(ns.NetNS) error { restore(); return nil })
+		return used, err
+	}
+	return used, nil
 }
 
 // CheckIn verifies the rulesets in the pod at netnsPath. With auto, the
@@ -59,19 +78,26 @@ func CheckIn(netnsPath string, sets []Ruleset, backend string) error {
 	if len(sets) == 0 {
 		return nil
 	}
-	return inPod(netnsPath, func(fd int) error {
-		use := backend
-		if use == Auto || use == "" {
-			use = IPTables
-			if ok, _ := nftInstalled(fd, sets[0].Family, sets[0].Egress); ok {
-				use = NFTables
-			}
+	netns, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return cnierr.Env("CNI_NETNS %q: %v", netnsPath, err)
+	}
+	defer netns.Close()
+	fd := int(netns.Fd())
+	use := backend
+	if use == Auto || use == "" {
+		use = IPTables
+		if ok, _ := nftInstalled(fd, sets[0].Family, sets[0].Egress); ok {
+			use = NFTables
 		}
-		if use == NFTables {
-			return nftCheck(fd, sets)
+	}
+	if use == NFTables {
+		if err := unlocked(func() error { return nftCheck(fd, sets) }); err != nil {
+			return err
 		}
-		return Check(sets)
-	})
+		return netns.Do(func(ns.NetNS) error { return checkForwarding(sets) })
+	}
+	return netns.Do(func(ns.NetNS) error { return Check(sets) })
 }
 
 // Del removes the egress interface's NAT from the pod at netnsPath, from

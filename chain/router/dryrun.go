@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/nat"
 	"github.com/egress-router/egress-router/chain/route"
 )
 
@@ -71,6 +72,15 @@ func (c *Config) DryRun(w io.Writer) error {
 		fmt.Fprintln(w, "\n# NAT: none (no destinations): the pod only routes")
 	}
 	for _, rs := range sets {
+		if c.Backend != nat.IPTables {
+			how := "nftables"
+			if c.Backend == nat.Auto {
+				how = "nftables (backend auto: iptables instead if the pod already has legacy iptables NAT)"
+			}
+			fmt.Fprintf(w, "\n# %s, forwarding on: %s\n", how, forwardingSysctl(int(rs.Family)))
+			fmt.Fprintln(w, strings.Join(rs.NFTLines(), "\n"))
+			continue
+		}
 		cmd := "iptables"
 		if rs.Family == 6 {
 			cmd = "ip6tables"

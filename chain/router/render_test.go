@@ -190,11 +190,10 @@ func TestDryRunSeed001(t *testing.T) {
 192.168.12.1 dev net1 scope link
 default via 192.168.12.1 dev net1
 
-# iptables -t nat -S (forwarding on: net.ipv4.ip_forward=1)
--A PREROUTING -i eth0 -j EGRESS-DNAT-net1
--A POSTROUTING -o net1 -j EGRESS-SNAT-net1
--A EGRESS-DNAT-net1 -j DNAT --to-destination 192.168.12.91
--A EGRESS-SNAT-net1 -j SNAT --to-source 192.168.12.99
+# nftables (backend auto: iptables instead if the pod already has legacy iptables NAT), forwarding on: net.ipv4.ip_forward=1
+table ip egress-net1
+  prerouting: iifname eth0 dnat to 192.168.12.91
+  postrouting: oifname net1 snat to 192.168.12.99
 `
 	if out.String() != want {
 		t.Errorf("dry run:\n%s\nwant:\n%s", out.String(), want)
@@ -205,7 +204,7 @@ func TestDryRunDualStackWithClusterRoutes(t *testing.T) {
 	c := mustParse(t, `{"cniVersion":"1.0.0","name":"r","type":"egress-router",
 	  "ip":{"addresses":["192.168.12.99/24","2001:db8:1::99/64"],"gateway":"192.168.12.1",
 	        "destinations":["8080 tcp 203.0.113.5 80","2001:db8:9::5"]},
-	  "clusterCIDRs":["10.128.0.0/14"],"masterIPs":["192.168.12.5"]}`, Env{})
+	  "clusterCIDRs":["10.128.0.0/14"],"masterIPs":["192.168.12.5"],"backend":"iptables"}`, Env{})
 	var out bytes.Buffer
 	if err := c.DryRun(&out); err != nil {
 		t.Fatal(err)
@@ -235,5 +234,31 @@ func TestDryRunRoutesOnly(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "# NAT: none") || strings.Contains(out.String(), "iptables") {
 		t.Errorf("dry run:\n%s", out.String())
+	}
+}
+
+func TestDryRunNFTables(t *testing.T) {
+	c := mustParse(t, `{"cniVersion":"1.0.0","name":"r","type":"egress-router","backend":"NFTables",
+	  "ip":{"addresses":["192.168.12.99/24","2001:db8:1::99/64"],"gateway":"192.168.12.1",
+	        "destinations":["8080 tcp 203.0.113.5 80","53 UDP 2001:db8:9::53"]}}`, Env{})
+	var out bytes.Buffer
+	if err := c.DryRun(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"# nftables, forwarding on: net.ipv4.ip_forward=1",
+		"table ip egress-net1",
+		"  prerouting: iifname eth0 tcp dport 8080 dnat to 203.0.113.5:80",
+		"  postrouting: oifname net1 snat to 192.168.12.99",
+		"table ip6 egress-net1",
+		"  prerouting: iifname eth0 udp dport 53 dnat to [2001:db8:9::53]:53",
+	} {
+		if !strings.Contains(out.String(), line+"\n") {
+			t.Errorf("dry run lacks %q:\n%s", line, out.String())
+		}
+	}
+	// The backend survives rendering.
+	if l := c.Conflist(); !strings.Contains(indent(t, l), `"backend": "nftables"`) {
+		t.Errorf("conflist lost the backend: %s", indent(t, l))
 	}
 }

@@ -47,7 +47,8 @@ type Config struct {
 	routes *route.Config
 	// Backend is the NAT backend (nat.Auto, nat.IPTables, nat.NFTables).
 	Backend string
-	Log    logging.Settings
+	rules   []nat.Ruleset
+	Log     logging.Settings
 	// MasterHow says how Resolve found the master, for logs.
 	MasterHow string
 	// MasterAddrs are the master's host addresses (Resolve), which the pod
@@ -111,8 +112,8 @@ func (n *NetConf) Validate(env Env) (*Config, error) {
 		return nil, err
 	}
 	// Build the rules once now so every NAT error is a config error
-	// before anything is created.
-	if _, err := c.Rules(); err != nil {
+	// before anything is created; Rules returns these.
+	if c.rules, err = c.buildRules(); err != nil {
 		return nil, cnierr.Prefix(field, err)
 	}
 	return c, nil
@@ -346,7 +347,9 @@ func (c *Config) NATSpec() nat.Spec {
 
 // Rules returns the NAT rulesets ADD installs; none when there are no
 // destinations (the pod then only routes, e.g. for a proxy in the pod).
-func (c *Config) Rules() ([]nat.Ruleset, error) {
+func (c *Config) Rules() ([]nat.Ruleset, error) { return c.rules, nil }
+
+func (c *Config) buildRules() ([]nat.Ruleset, error) {
 	if c.Destinations.Empty() {
 		return nil, nil
 	}

@@ -289,6 +289,8 @@ var configCases = []configCase{
 		code: 7, frags: []string{"10.128.0.0"}},
 	{name: "log level unknown", conf: withIP(destIP(`[]`), `"log_level":"loud"`), code: 7, frags: []string{"log_level", "loud"}},
 	{name: "not JSON", conf: `cniVersion: 0.4.0`, code: 6},
+	{name: "NAT backend in any case", conf: withIP(destIP(`["192.168.12.91"]`), `"backend":"IPTables"`), ok: want{dests: []string{"192.168.12.91"}}},
+	{name: "unknown NAT backend", conf: withIP(destIP(`[]`), `"backend":"pf"`), code: 7, frags: []string{"backend", `"pf"`}},
 }
 
 func TestConfigTable(t *testing.T) {
@@ -401,6 +403,6 @@ func TestSingleRoundTrip(t *testing.T) {
 }
 
 func summary(c *Config) string {
-	return fmt.Sprintf("%s %s %v %v %v %q %+v %+v", c.Name, c.CNIVersion, c.Interface, c.AddrStrings(), c.Gateways,
-		c.Destinations.Lines(), c.Route, c.Log)
+	return fmt.Sprintf("%s %s %v %v %v %q %+v %+v %s", c.Name, c.CNIVersion, c.Interface, c.AddrStrings(), c.Gateways,
+		c.Destinations.Lines(), c.Route, c.Log, c.Backend)
 }

@@ -44,8 +44,8 @@ say "Router pod: ip route"
 in_ns router ip route
 say "Router pod: ip route show table 17746 (the cluster default route, kept for DEL)"
 in_ns router ip route show table 17746
-say "Router pod: iptables -t nat -S"
-in_ns router iptables -t nat -S | grep EGRESS
+say "Router pod: nft list ruleset (the NAT backend auto picks nftables in a fresh pod; \"backend\": \"iptables\" for iptables)"
+in_ns router nft list ruleset
 
 say "Client pod (10.130.0.5) connects to the router pod's cluster address 10.129.2.31"
 in_ns far "$BIN/peerecho" serve tcp 203.0.113.5:8080 & s1=$!

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
@@ -41,6 +43,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 // failure at any step undoes the steps before it, newest first, so the
 // pod is left as it was.
 func add(ctx context.Context, c *router.Config, args *skel.CmdArgs, log *logging.Logger) (res *current.Result, err error) {
+	var took timings
 	if err := c.Resolve(); err != nil {
 		return nil, err
 	}
@@ -82,7 +85,9 @@ func add(ctx context.Context, c *router.Config, args *skel.CmdArgs, log *logging
 		}
 		return nil
 	})
+	took.mark("checks")
 	r, err := invoke.DelegateAdd(ctx, c.Interface.Type, ifConf, nil)
+	took.mark(c.Interface.Type)
 	if err != nil {
 		return nil, cnierr.Prefix(c.Interface.Type, err)
 	}
@@ -96,20 +101,23 @@ func add(ctx context.Context, c *router.Config, args *skel.CmdArgs, log *logging
 
 	undo = append(undo, func() error { return route.Del(args.Netns) })
 	routes, err := route.Add(args.Netns, c.RouteConfig(), eg)
+	took.mark("routes")
 	if err != nil {
 		return nil, cnierr.Prefix("routes", err)
 	}
 	if len(sets) > 0 {
 		undo = append(undo, func() error { return nat.Del(args.Netns, args.IfName) })
 		used, err := nat.Add(args.Netns, sets, c.Backend)
+		took.mark("nat " + used)
 		if err != nil {
 			return nil, cnierr.Prefix("nat", err)
 		}
 		log.Debugf("ADD %s %s: NAT with %s", args.ContainerID, args.IfName, used)
 	}
 	announceAddrs(args, c.Addrs, log)
+	took.mark("announce")
 	res.Routes = append(res.Routes, routes...)
-	log.Infof("ADD %s %s: %s, %v, %d routes, %d NAT rulesets", args.ContainerID, args.IfName, c.Interface, c.Addrs, len(routes), len(sets))
+	log.Infof("ADD %s %s: %s, %v, %d routes, %d NAT rulesets; %s", args.ContainerID, args.IfName, c.Interface, c.Addrs, len(routes), len(sets), took)
 	return res, nil
 }
 
@@ -151,3 +159,26 @@ func announceAddrs(args *skel.CmdArgs, addrs []*net.IPNet, log *logging.Logger) 
 		log.Warningf("ADD %s %s: %v", args.ContainerID, args.IfName, fmt.Errorf("announcing %v: %w", ips, err))
 	}
 }
+
+// timings records how long each step of ADD took, for the log: where an
+// attachment's time goes is the first question when pods start slowly.
+type timings struct {
+	last  time.Time
+	steps []string
+}
+
+func (t *timings) mark(step string) {
+	now := time.Now()
+	if t.last.IsZero() {
+		t.last = start
+	}
+	t.steps = append(t.steps, fmt.Sprintf("%s %.1f ms", step, float64(now.Sub(t.last).Microseconds())/1000))
+	t.last = now
+}
+
+func (t timings) String() string {
+	return fmt.Sprintf("%.1f ms since start (%s)", float64(time.Since(start).Microseconds())/1000, strings.Join(t.steps, ", "))
+}
+
+// start is when the process began running Go code.
+var start = time.Now()

@@ -68,7 +68,7 @@ func TestDryRunPodIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []string{"--to-source 192.168.12.97", "default via 192.168.12.1 dev egress0", "-A POSTROUTING -o egress0"} {
+	for _, l := range []string{"snat to 192.168.12.97", "default via 192.168.12.1 dev egress0", "oifname egress0"} {
 		if !strings.Contains(out, l) {
 			t.Errorf("dry run lacks %q:\n%s", l, out)
 		}

@@ -167,4 +167,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-
