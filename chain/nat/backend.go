@@ -32,8 +32,9 @@ func ParseBackend(field, s string) (string, error) {
 	return "", cnierr.Config("%s %q is not a NAT backend; use iptables, nftables or auto", field, s)
 }
 
-// choose resolves auto for the pod whose netns the current thread is in.
-func choose(backend string, nsFd int) string {
+// choose resolves auto for the pod whose netns the current thread is in;
+// nftOK says whether nftables answered there.
+func choose(backend string, nftOK bool) string {
 	if backend != Auto && backend != "" {
 		return backend
 	}
@@ -43,7 +44,7 @@ func choose(backend string, nsFd int) string {
 	if legacyNAT(4) || legacyNAT(6) {
 		return IPTables
 	}
-	if nftAvailable(nsFd) != nil {
+	if !nftOK {
 		return IPTables
 	}
 	return NFTables

@@ -271,7 +271,7 @@ func Available(backend string) (string, error) {
 		return "", err
 	}
 	defer nsf.Close()
-	use := choose(backend, int(nsf.Fd()))
+	use := choose(backend, nftAvailable(int(nsf.Fd())) == nil)
 	if use == NFTables {
 		return use, nftAvailable(int(nsf.Fd()))
 	}

@@ -329,47 +329,70 @@ func marshalExprs(fam byte, es []expr.Any) ([]byte, error) {
 	return out, nil
 }
 
-// nftRemove deletes an egress interface's tables, both families, and
-// turns forwarding back off when it was the last attachment that had
-// turned it on. It reports whether it found anything.
-func nftRemove(nsFd int, egressIf string) (bool, error) {
+// nftState is what nftables holds in a pod, per family, for DEL.
+type nftState struct {
+	ours, others, marker, xtables bool
+}
+
+// nftRemove deletes an egress interface's tables, both families, in one
+// transaction, and reports per family what else is there: other egress
+// tables, the forwarding marker, and iptables-nft's nat table.
+func nftRemove(nsFd int, egressIf string) (map[Family]nftState, error) {
 	c, err := nftConn(nsFd)
 	if err != nil {
-		return false, nil // no nftables: nothing of ours can be there
+		return nil, nil // no nftables: nothing of ours can be there
 	}
-	found := false
+	st := map[Family]nftState{}
+	del := false
 	for _, f := range []Family{4, 6} {
 		fam := nftFamily(f)
 		ts, err := c.ListTablesOfFamily(fam)
 		if err != nil {
-			return false, fmt.Errorf("failed to list nftables tables: %v", err)
+			return nil, fmt.Errorf("failed to list nftables tables: %v", err)
 		}
-		ours, others, marker := false, false, false
+		var s nftState
 		for _, t := range ts {
 			switch {
 			case t.Name == NFTTable(egressIf):
-				ours = true
+				s.ours = true
 			case t.Name == nftForwarding:
-				marker = true
+				s.marker = true
+			case t.Name == "nat":
+				s.xtables = true
 			case strings.HasPrefix(t.Name, nftPrefix):
-				others = true
+				s.others = true
 			}
 		}
-		if ours {
-			found = true
+		if s.ours {
+			del = true
 			c.DelTable(&nftables.Table{Name: NFTTable(egressIf), Family: fam})
 		}
-		if marker && !others && !iptablesEgressChains(f) {
-			if err := disableForwarding(f); err != nil {
-				return found, fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err)
-			}
-			c.DelTable(&nftables.Table{Name: nftForwarding, Family: fam})
+		st[f] = s
+	}
+	if del {
+		if err := c.Flush(); err != nil {
+			return st, fmt.Errorf("failed to delete the nftables NAT tables: %v", err)
 		}
 	}
-	if err := c.Flush(); err != nil {
-		return found, fmt.Errorf("failed to delete the nftables NAT tables: %v", err)
+	return st, nil
+}
+
+// nftDropMarker deletes the forwarding marker of the families.
+func nftDropMarker(nsFd int, fams []Family) error {
+	if len(fams) == 0 {
+		return nil
 	}
-	return found, nil
+	c, err := nftConn(nsFd)
+	if err != nil {
+		return err
+	}
+	for _, f := range fams {
+		c.DelTable(&nftables.Table{Name: nftForwarding, Family: nftFamily(f)})
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("failed to delete the forwarding marker: %v", err)
+	}
+	return nil
 }
 
 // nftAvailable reports whether nftables can be used, for STATUS and auto.

@@ -2,6 +2,7 @@ package nat
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -43,11 +44,12 @@ func Add(netnsPath string, sets []Ruleset, backend string) (used string, err err
 	fd := int(netns.Fd())
 	var switched []Family
 	restore := func() {}
+	nftOK := backend == NFTables || unlocked(func() error { return nftAvailable(fd) }) == nil
 	err = netns.Do(func(ns.NetNS) error {
 		if err := linksExist(sets); err != nil {
 			return err
 		}
-		used = choose(backend, fd)
+		used = choose(backend, nftOK)
 		var err error
 		if switched, restore, err = EnableForwarding(families(sets)); err != nil {
 			return err
@@ -118,16 +120,31 @@ func Del(netnsPath, egressIf string) error {
 		return cnierr.Env("CNI_NETNS %q: %v", netnsPath, err)
 	}
 	defer netns.Close()
-	return netns.Do(func(ns.NetNS) error {
-		_, err := nftRemove(int(netns.Fd()), egressIf)
+	fd := int(netns.Fd())
+	var st map[Family]nftState
+	nerr := unlocked(func() (err error) { st, err = nftRemove(fd, egressIf); return err })
+	var release []Family
+	err = netns.Do(func(ns.NetNS) error {
+		var errs []error
 		for _, f := range []Family{4, 6} {
-			if iptablesInUse(f) {
+			s := st[f]
+			inUse := s.xtables || legacyNAT(f)
+			if inUse {
 				dnat, snat := ChainNames(egressIf)
-				err = errors.Join(err, removeFamily(f, dnat, snat))
+				errs = append(errs, removeFamily(f, dnat, snat))
+			}
+			if s.marker && !s.others && !(inUse && iptablesEgressChains(f)) {
+				if err := disableForwarding(f); err != nil {
+					errs = append(errs, fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err))
+					continue
+				}
+				release = append(release, f)
 			}
 		}
-		return err
+		return errors.Join(errs...)
 	})
+	derr := unlocked(func() error { return nftDropMarker(fd, release) })
+	return errors.Join(nerr, err, derr)
 }
 
 // linksExist checks the interfaces the rules match on: iptables accepts

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/egress-router/egress-router/chain/nat"
 	"github.com/egress-router/egress-router/chain/nstest"
 )
 
@@ -192,5 +193,54 @@ func TestNatStatusAndVersion(t *testing.T) {
 	}
 	if strings.Join(v.Supported, ",") != "0.3.0,0.3.1,0.4.0,1.0.0,1.1.0" {
 		t.Errorf("supportedVersions = %v", v.Supported)
+	}
+}
+
+// TestAutoBackend: auto installs with nftables in a fresh pod, and with
+// iptables in a pod that already uses legacy iptables NAT; CHECK and DEL
+// find the attachment's NAT wherever it is, whatever EGRESS_NAT_BACKEND
+// the suite runs with.
+func TestAutoBackend(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fresh pod", true: "legacy iptables in use"}[legacy], func(t *testing.T) {
+			a := nstest.Attach(t, "natauto", "1.1.0", false)
+			if legacy {
+				if _, err := exec.LookPath("iptables-legacy"); err != nil {
+					t.Skipf("no iptables-legacy on this machine: %v", err)
+				}
+				inPod(t, a, nil, "iptables-legacy", "-t", "nat", "-N", "SOMEONE-ELSES")
+			}
+			c := a.Call("ADD")
+			c.ExtraEnv = []string{nat.BackendEnv + "="} // auto, not the suite's choice
+			conf := a.Conf("egress-nat", natFields+`, "backend": "auto"`, true)
+			if out := natRun(t, a, c, conf); out.ExitCode != 0 {
+				t.Fatalf("ADD: %s %s", out.Stdout, out.Stderr)
+			}
+			nft := inPod(t, a, nil, "nft", "list", "tables")
+			save := inPod(t, a, nil, "iptables-save", "-t", "nat")
+			if legacy {
+				if strings.Contains(nft, "egress-net1") || !strings.Contains(save, "-A EGRESS-DNAT-net1") {
+					t.Errorf("legacy iptables in use: want the NAT in iptables; nft tables:\n%s\niptables:\n%s", nft, save)
+				}
+			} else if !strings.Contains(nft, "table ip egress-net1") || strings.Contains(save, "EGRESS-") {
+				t.Errorf("fresh pod: want the NAT in nftables; nft tables:\n%s\niptables:\n%s", nft, save)
+			}
+			check := a.Call("CHECK")
+			check.ExtraEnv = c.ExtraEnv
+			if out := natRun(t, a, check, conf); out.ExitCode != 0 {
+				t.Errorf("CHECK: %s", out.Stdout)
+			}
+			del := a.Call("DEL")
+			del.ExtraEnv = c.ExtraEnv
+			if out := natRun(t, a, del, conf); out.ExitCode != 0 {
+				t.Fatalf("DEL: %s", out.Stdout)
+			}
+			if s := inPod(t, a, nil, "iptables-save", "-t", "nat"); strings.Contains(s, "EGRESS-") {
+				t.Errorf("iptables rules left after DEL:\n%s", s)
+			}
+			if s := inPod(t, a, nil, "nft", "list", "tables"); strings.Contains(s, "egress-") {
+				t.Errorf("nftables tables left after DEL:\n%s", s)
+			}
+		})
 	}
 }

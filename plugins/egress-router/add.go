@@ -12,9 +12,9 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
 
 	"github.com/egress-router/egress-router/chain/announce"
 	"github.com/egress-router/egress-router/chain/cnierr"
@@ -136,13 +136,20 @@ func ifNameFree(netnsPath, ifName string) error {
 	})
 }
 
-// removeLink deletes ifName from the pod if it is there.
+// removeLink deletes ifName from the pod if it is there. (netlink
+// directly: the plugins' pkg/ip would link knftables and ethtool into the
+// binary for this one call, and every ADD pays for a binary's start.)
 func removeLink(netnsPath, ifName string) error {
 	return ns.WithNetNSPath(netnsPath, func(ns.NetNS) error {
-		if err := ip.DelLinkByName(ifName); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+		l, err := netlinksafe.LinkByName(ifName)
+		if err != nil {
+			var nf netlink.LinkNotFoundError
+			if errors.As(err, &nf) {
+				return nil
+			}
 			return err
 		}
-		return nil
+		return netlink.LinkDel(l)
 	})
 }
 
