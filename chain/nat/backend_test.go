@@ -30,21 +30,28 @@ func TestNFTRules(t *testing.T) {
 	}
 	got := strings.Join(append(sets[0].NFTLines(), sets[1].NFTLines()...), "\n")
 	want := `table ip egress-net1
-  prerouting: iifname eth0 tcp dport 80 dnat to 203.0.113.5:8080
-  prerouting: iifname eth0 sctp dport 3868 dnat to 203.0.113.6:3868
+  map ports: tcp . 80 : 203.0.113.5 . 8080
+  map ports: sctp . 3868 : 203.0.113.6 . 3868
+  prerouting: iifname eth0 dnat to l4proto . dport map @ports (2 ports)
   prerouting: iifname eth0 dnat to 192.168.12.91
   postrouting: oifname net1 snat to 192.168.12.99
 table ip6 egress-net1
-  prerouting: iifname eth0 udp dport 53 dnat to [fd00:203::53]:53
+  map ports: udp . 53 : fd00:203::53 . 53
+  prerouting: iifname eth0 dnat to l4proto . dport map @ports (1 ports)
   postrouting: oifname net1 snat to fd00:12::99`
 	if got != want {
 		t.Errorf("nft rules:\n%s\nwant:\n%s", got, want)
 	}
-	// Each rule's expressions: interface match, then for per-port rules
-	// protocol and port, then the NAT with the right registers and family.
+	// One map rule for every port (interface, protocol, port, lookup,
+	// NAT), then the fallback; the map holds a key and a value per port,
+	// each padded to 32-bit registers.
 	dnat, snat := nftRules(sets[0])
-	if len(dnat) != 3 || len(snat) != 1 || len(dnat[0].exprs) != 9 || len(dnat[2].exprs) != 4 || len(snat[0].exprs) != 4 {
-		t.Errorf("expression counts: dnat %d (%d, %d), snat %d", len(dnat), len(dnat[0].exprs), len(dnat[2].exprs), len(snat))
+	if len(dnat) != 2 || len(snat) != 1 || len(dnat[0].exprs) != 6 || len(dnat[1].exprs) != 4 || len(snat[0].exprs) != 4 {
+		t.Errorf("expression counts: dnat %d (%d, %d), snat %d", len(dnat), len(dnat[0].exprs), len(dnat[1].exprs), len(snat))
+	}
+	m, elems, _ := nftPortMap(sets[1], nil)
+	if m == nil || len(elems) != 1 || len(elems[0].Key) != 8 || len(elems[0].Val) != 20 {
+		t.Errorf("IPv6 port map %+v %+v", m, elems)
 	}
 	if b, err := marshalExprs(2, dnat[0].exprs); err != nil || len(b) == 0 {
 		t.Errorf("marshal: %v", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 
 	"github.com/google/nftables"
@@ -96,28 +97,77 @@ func ipBytes(ip net.IP, f Family) []byte {
 
 var protoNum = map[string]byte{"tcp": unix.IPPROTO_TCP, "udp": unix.IPPROTO_UDP, "sctp": unix.IPPROTO_SCTP}
 
+// nftPorts is the map from "protocol . local port" to "address . remote
+// port": every per-port rule of an attachment is one element, looked up
+// by a single rule, so a thousand ports cost one rule and one lookup per
+// packet instead of a walk through a thousand rules.
+const nftPorts = "ports"
+
+// Registers of the map rule, numbered as the kernel dumps them (so CHECK
+// compares like with like): a concatenation is laid out in 32-bit
+// registers, and one starting a 128-bit register goes by that one's
+// number. protocol -> NFT_REG_1 (= NFT_REG32_00), port -> NFT_REG32_01;
+// the map's data comes back from NFT_REG_1: the address, then its port in
+// NFT_REG32_01 (IPv4) or NFT_REG_2 (= NFT_REG32_04, after 16 bytes of
+// IPv6 address).
+const (
+	regKey    = 1 // NFT_REG_1
+	regPort32 = 9 // NFT_REG32_01
+	regPort6  = 2 // NFT_REG_2
+)
+
+func pad4(b []byte) []byte {
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// nftPortMap returns the ports map and its elements, nil without
+// per-port rules.
+func nftPortMap(rs Ruleset, t *nftables.Table) (*nftables.Set, []nftables.SetElement, []string) {
+	if len(rs.Rules) == 0 {
+		return nil, nil, nil
+	}
+	addrType := nftables.TypeIPAddr
+	if rs.Family == 6 {
+		addrType = nftables.TypeIP6Addr
+	}
+	set := &nftables.Set{Table: t, Name: nftPorts, IsMap: true, Concatenation: true,
+		KeyType:  nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService),
+		DataType: nftables.MustConcatSetType(addrType, nftables.TypeInetService)}
+	var elems []nftables.SetElement
+	var texts []string
+	for _, r := range rs.Rules {
+		key := append(pad4([]byte{protoNum[r.Proto]}), pad4(be16(r.Port))...)
+		val := append(pad4(ipBytes(r.IP, rs.Family)), pad4(be16(r.RemotePort))...)
+		elems = append(elems, nftables.SetElement{Key: key, Val: val})
+		texts = append(texts, fmt.Sprintf("%s . %d : %s . %d", r.Proto, r.Port, r.IP, r.RemotePort))
+	}
+	return set, elems, texts
+}
+
 // nftRules renders a ruleset's DNAT and SNAT rules.
 func nftRules(rs Ruleset) (dnat, snat []nftRule) {
 	natFam := uint32(unix.NFPROTO_IPV4)
+	portReg := uint32(regPort32)
 	if rs.Family == 6 {
-		natFam = unix.NFPROTO_IPV6
+		natFam, portReg = unix.NFPROTO_IPV6, regPort6
 	}
 	iif := []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(rs.Cluster)},
 	}
-	for _, r := range rs.Rules {
+	if len(rs.Rules) > 0 {
 		e := append([]expr.Any{}, iif...)
 		e = append(e,
-			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{protoNum[r.Proto]}},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(r.Port)},
-			&expr.Immediate{Register: 1, Data: ipBytes(r.IP, rs.Family)},
-			&expr.Immediate{Register: 2, Data: be16(r.RemotePort)},
-			&expr.NAT{Type: expr.NATTypeDestNAT, Family: natFam, RegAddrMin: 1, RegAddrMax: 1, RegProtoMin: 2, RegProtoMax: 2, Specified: true},
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: regKey},
+			&expr.Payload{DestRegister: regPort32, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Lookup{SourceRegister: regKey, DestRegister: regKey, IsDestRegSet: true, SetName: nftPorts},
+			&expr.NAT{Type: expr.NATTypeDestNAT, Family: natFam, RegAddrMin: regKey, RegAddrMax: regKey,
+				RegProtoMin: portReg, RegProtoMax: portReg, Specified: true},
 		)
-		dnat = append(dnat, nftRule{fmt.Sprintf("iifname %s %s dport %d dnat to %s", rs.Cluster, r.Proto, r.Port, hostPort(r.IP, r.RemotePort)), e})
+		dnat = append(dnat, nftRule{fmt.Sprintf("iifname %s dnat to l4proto . dport map @%s (%d ports)", rs.Cluster, nftPorts, len(rs.Rules)), e})
 	}
 	if rs.Fallback != nil {
 		e := append([]expr.Any{}, iif...)
@@ -145,6 +195,11 @@ func (rs Ruleset) NFTLines() []string {
 		fam = "ip6"
 	}
 	out := []string{fmt.Sprintf("table %s %s", fam, NFTTable(rs.Egress))}
+	if _, _, texts := nftPortMap(rs, nil); len(texts) > 0 {
+		for _, t := range texts {
+			out = append(out, "  map "+nftPorts+": "+t)
+		}
+	}
 	for _, r := range dnat {
 		out = append(out, "  "+nftPre+": "+r.text)
 	}
@@ -199,6 +254,18 @@ func nftApply(nsFd int, sets []Ruleset, markForwarding []Family) error {
 		c.AddChain(pre)
 		c.AddChain(post)
 		dnat, snat := nftRules(rs)
+		if set, elems, _ := nftPortMap(rs, t); set != nil {
+			if err := c.AddSet(set, elems); err != nil {
+				return fmt.Errorf("failed to build the nftables port map: %v", err)
+			}
+			// The rule refers to the map made in the same transaction by
+			// its ID.
+			for _, e := range dnat[0].exprs {
+				if l, ok := e.(*expr.Lookup); ok {
+					l.SetID = set.ID
+				}
+			}
+		}
 		for _, r := range dnat {
 			c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: r.exprs, UserData: userdata.AppendString(nil, userdata.TypeComment, r.text)})
 		}
@@ -246,6 +313,9 @@ func nftCheck(nsFd int, sets []Ruleset) error {
 		}
 		pre, post := nftChains(t)
 		dnat, snat := nftRules(rs)
+		if err := nftCheckMap(c, rs, t); err != nil {
+			return err
+		}
 		for _, want := range []struct {
 			chain *nftables.Chain
 			rules []nftRule
@@ -266,6 +336,44 @@ func nftCheck(nsFd int, sets []Ruleset) error {
 				return fmt.Errorf("IPv%d nftables chain %s %s differs: %v", rs.Family, t.Name, want.chain.Name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// nftCheckMap verifies the ports map holds exactly the per-port rules.
+func nftCheckMap(c *nftables.Conn, rs Ruleset, t *nftables.Table) error {
+	want, elems, texts := nftPortMap(rs, t)
+	if want == nil {
+		return nil
+	}
+	set, err := c.GetSetByName(t, nftPorts)
+	if err != nil {
+		return fmt.Errorf("IPv%d nftables map %s %s is missing: %v", rs.Family, t.Name, nftPorts, err)
+	}
+	have, err := c.GetSetElements(set)
+	if err != nil {
+		return fmt.Errorf("failed to list IPv%d nftables map %s %s: %v", rs.Family, t.Name, nftPorts, err)
+	}
+	key := func(e nftables.SetElement) string { return string(e.Key) + "\x00" + string(e.Val) }
+	wantSet := map[string]string{}
+	for i, e := range elems {
+		wantSet[key(e)] = texts[i]
+	}
+	extra := 0
+	for _, e := range have {
+		if _, ok := wantSet[key(e)]; ok {
+			delete(wantSet, key(e))
+			continue
+		}
+		extra++
+	}
+	if len(wantSet) > 0 || extra > 0 {
+		var missing []string
+		for _, t := range wantSet {
+			missing = append(missing, t)
+		}
+		sort.Strings(missing)
+		return fmt.Errorf("IPv%d nftables map %s %s differs: %d ports missing %q, %d not from the config", rs.Family, t.Name, nftPorts, len(missing), missing, extra)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +67,28 @@ func NATLines(t testing.TB, netns string, family int) []string {
 		t.Fatal(err)
 	}
 	ours := false
+	var elems []string // a map's elements, listed in hash order: sorted here
 	for _, l := range strings.Split(text, "\n") {
 		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "elements = {") || elems != nil {
+			l = strings.TrimPrefix(l, "elements = {")
+			end := strings.HasSuffix(l, "}")
+			for _, e := range strings.Split(strings.TrimSuffix(l, "}"), ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					elems = append(elems, e)
+				}
+			}
+			if end {
+				sort.Strings(elems)
+				if ours {
+					out = append(out, "elements = { "+strings.Join(elems, ", ")+" }")
+				}
+				elems = nil
+			} else if elems == nil {
+				elems = []string{}
+			}
+			continue
+		}
 		if strings.HasPrefix(l, "table ") {
 			ours = strings.HasPrefix(strings.Fields(l)[2], "egress-")
 			l = strings.TrimSuffix(l, " {")

@@ -248,10 +248,11 @@ func TestDryRunNFTables(t *testing.T) {
 	for _, line := range []string{
 		"# nftables, forwarding on: net.ipv4.ip_forward=1",
 		"table ip egress-net1",
-		"  prerouting: iifname eth0 tcp dport 8080 dnat to 203.0.113.5:80",
+		"  map ports: tcp . 8080 : 203.0.113.5 . 80",
+		"  prerouting: iifname eth0 dnat to l4proto . dport map @ports (1 ports)",
 		"  postrouting: oifname net1 snat to 192.168.12.99",
 		"table ip6 egress-net1",
-		"  prerouting: iifname eth0 udp dport 53 dnat to [2001:db8:9::53]:53",
+		"  map ports: udp . 53 : 2001:db8:9::53 . 53",
 	} {
 		if !strings.Contains(out.String(), line+"\n") {
 			t.Errorf("dry run lacks %q:\n%s", line, out.String())
