@@ -25,7 +25,7 @@ deps:
 ## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/local/peerecho ./deploy/local/topo
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/local/peerecho ./deploy/local/topo
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(UPSTREAM)
 
 ## test: every test, with real namespaces, links, iptables and the real binaries (root)

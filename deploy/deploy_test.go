@@ -1,0 +1,256 @@
+// Package deploy_test checks the deployment assets against the code, so an
+// example cannot drift: every manifest decodes strictly into its API type,
+// every NetworkAttachmentDefinition's config parses with the plugins' own
+// config code, and the pieces refer to each other correctly.
+package deploy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/libcni"
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/nat"
+	"github.com/egress-router/egress-router/chain/route"
+	"github.com/egress-router/egress-router/chain/router"
+)
+
+// operatorConfig is the operator's rendered spec.config for a typical
+// EgressRouter CR, byte for byte.
+const operatorConfig = "{ \"cniVersion\": \"0.4.0\", \"type\": \"egress-router\", \"name\": \"egress-router-cni-nad\", \"ip\": { \"addresses\": [ \"192.168.3.10/24\" ], \"destinations\": [\"80 UDP 10.0.0.99\",\"8080 TCP 203.0.113.26 80\",\"8443 TCP 203.0.113.27 443\"],\n\"fallbackIP\": \"192.168.12.99\",\n\"gateway\": \"192.168.3.1\" }, \"log_file\": \"/tmp/egress-router-log\", \"log_level\": \"debug\" }"
+
+type objects struct {
+	nads        map[string]*nadv1.NetworkAttachmentDefinition // namespace/name
+	deployments []*appsv1.Deployment
+	daemonsets  []*appsv1.DaemonSet
+	services    []*corev1.Service
+	roles       []*rbacv1.ClusterRole
+	bindings    []*rbacv1.ClusterRoleBinding
+}
+
+func load(t *testing.T) *objects {
+	t.Helper()
+	files, err := filepath.Glob("kubernetes/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests: %v", err)
+	}
+	o := &objects{nads: map[string]*nadv1.NetworkAttachmentDefinition{}}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range bytes.Split(b, []byte("\n---\n")) {
+			var meta struct{ Kind, APIVersion string }
+			if err := yaml.Unmarshal(doc, &meta); err != nil {
+				t.Fatalf("%s #%d: %v", f, i, err)
+			}
+			var into any
+			switch meta.Kind {
+			case "NetworkAttachmentDefinition":
+				n := &nadv1.NetworkAttachmentDefinition{}
+				into = n
+				defer func() { o.nads[n.Namespace+"/"+n.Name] = n }()
+			case "Deployment":
+				d := &appsv1.Deployment{}
+				into, o.deployments = d, append(o.deployments, d)
+			case "DaemonSet":
+				d := &appsv1.DaemonSet{}
+				into, o.daemonsets = d, append(o.daemonsets, d)
+			case "Service":
+				s := &corev1.Service{}
+				into, o.services = s, append(o.services, s)
+			case "ClusterRole":
+				r := &rbacv1.ClusterRole{}
+				into, o.roles = r, append(o.roles, r)
+			case "ClusterRoleBinding":
+				r := &rbacv1.ClusterRoleBinding{}
+				into, o.bindings = r, append(o.bindings, r)
+			default:
+				t.Fatalf("%s #%d: kind %q has no check here", f, i, meta.Kind)
+			}
+			// Strict: a misspelled field is an error, as kubectl --validate would say.
+			if err := yaml.UnmarshalStrict(doc, into); err != nil {
+				t.Fatalf("%s #%d (%s): %v", f, i, meta.Kind, err)
+			}
+		}
+	}
+	return o
+}
+
+// portRules parses a NAD's destinations into its per-port rules.
+func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition) []dest.Rule {
+	t.Helper()
+	cfg := []byte(n.Spec.Config)
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(cfg, &probe); err != nil {
+		t.Fatalf("%s: spec.config is not JSON: %v", n.Name, err)
+	}
+	if _, ok := probe["plugins"]; !ok {
+		// The single plugin, as Multus would hand it to libcni.
+		if _, err := libcni.ConfFromBytes(cfg); err != nil {
+			t.Fatalf("%s: libcni: %v", n.Name, err)
+		}
+		c, err := router.Parse(cfg, router.Env{IfName: "net1"})
+		if err != nil {
+			t.Fatalf("%s: egress-router rejects its config: %v", n.Name, err)
+		}
+		return c.Destinations.Rules
+	}
+	l, err := libcni.ConfListFromBytes(cfg)
+	if err != nil {
+		t.Fatalf("%s: libcni: %v", n.Name, err)
+	}
+	var rules []dest.Rule
+	for _, p := range l.Plugins {
+		switch p.Network.Type {
+		case "macvlan", "ipvlan":
+			var ic struct {
+				Master string
+				IPAM   struct{ Type string }
+			}
+			_ = json.Unmarshal(p.Bytes, &ic)
+			if ic.Master == "" || ic.IPAM.Type != "static" {
+				t.Errorf("%s: %s needs a master and static IPAM: %s", n.Name, p.Network.Type, p.Bytes)
+			}
+		case "egress-route":
+			var o route.Options
+			if err := json.Unmarshal(p.Bytes, &o); err != nil {
+				t.Fatalf("%s: egress-route: %v", n.Name, err)
+			}
+			if _, err := o.Config(); err != nil {
+				t.Errorf("%s: egress-route rejects its config: %v", n.Name, err)
+			}
+		case "egress-nat":
+			var o nat.Options
+			if err := json.Unmarshal(p.Bytes, &o); err != nil {
+				t.Fatalf("%s: egress-nat: %v", n.Name, err)
+			}
+			parsed, err := o.Parse()
+			if err != nil {
+				t.Fatalf("%s: egress-nat rejects its config: %v", n.Name, err)
+			}
+			rules = parsed.Destinations.Rules
+		default:
+			t.Errorf("%s: plugin %q is not one we ship", n.Name, p.Network.Type)
+		}
+	}
+	return rules
+}
+
+func TestManifests(t *testing.T) {
+	o := load(t)
+	for _, want := range []string{"egress/egress-router", "egress/egress-router-chain", "egress/egress-router-cni-nad"} {
+		if o.nads[want] == nil {
+			t.Errorf("no NAD %s", want)
+		}
+	}
+	rules := map[string][]dest.Rule{}
+	for key, n := range o.nads {
+		rules[key] = checkNAD(t, n)
+	}
+	// The operator's NAD is its exact rendering.
+	if n := o.nads["egress/egress-router-cni-nad"]; n != nil && n.Spec.Config != operatorConfig {
+		t.Errorf("the operator NAD's config drifted from the operator's rendering:\n%q", n.Spec.Config)
+	}
+	// The single and conflist forms describe the same router.
+	single, chain := o.nads["egress/egress-router"], o.nads["egress/egress-router-chain"]
+	if single != nil && chain != nil {
+		c, _ := router.Parse([]byte(single.Spec.Config), router.Env{IfName: "net1"})
+		c.Interface.Master = "ens4" // the conflist names it; the single form infers it
+		var fromSingle, inFile map[string]any
+		b, _ := json.Marshal(c.Conflist())
+		_ = json.Unmarshal(b, &fromSingle)
+		_ = json.Unmarshal([]byte(chain.Spec.Config), &inFile)
+		if a, b := canon(fromSingle), canon(inFile); a != b {
+			t.Errorf("the conflist NAD is not the single NAD's chain:\n%s\n%s", a, b)
+		}
+	}
+
+	// The router pod names a NAD of its namespace, and the Service in
+	// front of it only exposes ports the NAD redirects.
+	if len(o.deployments) != 1 || len(o.services) != 1 {
+		t.Fatalf("%d deployments, %d services", len(o.deployments), len(o.services))
+	}
+	d, s := o.deployments[0], o.services[0]
+	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType || *d.Spec.Replicas != 1 {
+		t.Errorf("router Deployment: strategy %q replicas %d; two pods must never hold the reserved address at once", d.Spec.Strategy.Type, *d.Spec.Replicas)
+	}
+	netName := d.Spec.Template.Annotations["k8s.v1.cni.cncf.io/networks"]
+	nadRules, ok := rules[d.Namespace+"/"+netName]
+	if !ok {
+		t.Fatalf("the router pod asks for network %q, which is not a NAD in %s", netName, d.Namespace)
+	}
+	for k, v := range s.Spec.Selector {
+		if d.Spec.Template.Labels[k] != v {
+			t.Errorf("the Service selects %s=%s, the router pod has %v", k, v, d.Spec.Template.Labels)
+		}
+	}
+	for _, p := range s.Spec.Ports {
+		found := false
+		for _, r := range nadRules {
+			found = found || (r.Port == int(p.Port) && strings.EqualFold(r.Proto, string(p.Protocol)))
+		}
+		if !found {
+			t.Errorf("Service port %d/%s has no destination in NAD %s", p.Port, p.Protocol, netName)
+		}
+	}
+
+	// The installer writes into the host's CNI bin folder.
+	if len(o.daemonsets) != 1 {
+		t.Fatalf("%d daemonsets", len(o.daemonsets))
+	}
+	ds := o.daemonsets[0]
+	vol := ds.Spec.Template.Spec.Volumes[0]
+	if vol.HostPath == nil || vol.HostPath.Path != "/opt/cni/bin" {
+		t.Errorf("installer volume %+v, want hostPath /opt/cni/bin", vol)
+	}
+	cmd := strings.Join(ds.Spec.Template.Spec.Containers[0].Command, " ")
+	mount := ds.Spec.Template.Spec.Containers[0].VolumeMounts[0].MountPath
+	if !strings.Contains(cmd, "-dest "+mount) {
+		t.Errorf("installer command %q does not write to its mount %s", cmd, mount)
+	}
+
+	// ipConfig's reader may get ConfigMaps.
+	if len(o.roles) != 1 || len(o.bindings) != 1 || o.bindings[0].RoleRef.Name != o.roles[0].Name ||
+		o.roles[0].Rules[0].Resources[0] != "configmaps" {
+		t.Errorf("RBAC: roles %+v bindings %+v", o.roles, o.bindings)
+	}
+}
+
+func canon(v map[string]any) string {
+	b, _ := json.Marshal(v) // map keys are sorted
+	return string(b)
+}
+
+// The image carries every binary the chain needs, and egress-install.
+func TestContainerfile(t *testing.T) {
+	b, err := os.ReadFile("Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bin := range []string{"egress-router", "egress-route", "egress-nat", "macvlan", "ipvlan", "static", "egress-install"} {
+		if !bytes.Contains(b, []byte("/out/"+bin)) {
+			t.Errorf("Containerfile does not copy %s", bin)
+		}
+	}
+	mk, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{"./deploy/egress-install", "plugins/main/ipvlan", "plugins/ipam/static", "plugins/main/macvlan"} {
+		if !bytes.Contains(mk, []byte(src)) {
+			t.Errorf("make build does not build %s, which the image copies", src)
+		}
+	}
+}
