@@ -18,14 +18,11 @@ func families(sets []Ruleset) []Family {
 	return out
 }
 
-// The nftables work runs outside ns.Do: the netlink socket is bound to
-// the pod's netns when it is opened (WithNetNSFd), and a goroutine locked
-// to a thread pays a thread hand-off on every blocking read, which for a
-// thousand acknowledged rules costs more than the rules.
-
 // unlocked runs f on a goroutine of its own. Plugins lock their main
 // goroutine to its thread (namespace switches are per thread), and a
 // locked goroutine hands its thread over on every blocking netlink read.
+// The nftables work needs no namespace switch either: its netlink socket
+// is opened in the pod's netns (WithNetNSFd).
 func unlocked(f func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- f() }()
@@ -44,7 +41,10 @@ func Add(netnsPath string, sets []Ruleset, backend string) (used string, err err
 	fd := int(netns.Fd())
 	var switched []Family
 	restore := func() {}
-	nftOK := backend == NFTables || unlocked(func() error { return nftAvailable(fd) }) == nil
+	nftOK := backend == NFTables
+	if backend != IPTables && backend != NFTables {
+		nftOK = unlocked(func() error { return nftAvailable(fd) }) == nil
+	}
 	err = netns.Do(func(ns.NetNS) error {
 		if err := linksExist(sets); err != nil {
 			return err
