@@ -239,7 +239,7 @@ func TestContainerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bin := range []string{"egress-router", "egress-route", "egress-nat", "macvlan", "ipvlan", "static", "egress-install"} {
+	for _, bin := range []string{"egress-router", "egress-ipconfig", "egress-route", "egress-nat", "macvlan", "ipvlan", "static", "egress-install"} {
 		if !bytes.Contains(b, []byte("/out/"+bin)) {
 			t.Errorf("Containerfile does not copy %s", bin)
 		}
@@ -248,7 +248,7 @@ func TestContainerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, src := range []string{"./deploy/egress-install", "plugins/main/ipvlan", "plugins/ipam/static", "plugins/main/macvlan"} {
+	for _, src := range []string{"./deploy/egress-install", "./chain/cmd/egress-ipconfig", "plugins/main/ipvlan", "plugins/ipam/static", "plugins/main/macvlan"} {
 		if !bytes.Contains(mk, []byte(src)) {
 			t.Errorf("make build does not build %s, which the image copies", src)
 		}

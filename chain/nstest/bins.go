@@ -11,7 +11,7 @@ import (
 )
 
 // Binaries every integration test needs in its CNI_PATH.
-var Binaries = []string{"egress-route", "egress-nat", "macvlan", "ipvlan", "static", "portmap", "cnitool"}
+var Binaries = []string{"egress-route", "egress-nat", "egress-router", "egress-ipconfig", "macvlan", "ipvlan", "static", "portmap", "cnitool"}
 
 var (
 	binOnce sync.Once

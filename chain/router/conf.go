@@ -25,6 +25,8 @@ type IP struct {
 	Destinations nat.Lines `json:"destinations,omitempty"`
 	Gateway      Strings   `json:"gateway,omitempty"`
 	FallbackIP   string    `json:"fallbackIP,omitempty"`
+	// Dropped lists ConfigMap destinations ipConfig.overrides removed.
+	Dropped []string `json:"-"`
 }
 
 // IPConfig names a ConfigMap holding the `ip` or `podIP` entry (the
@@ -33,6 +35,8 @@ type IPConfig struct {
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name,omitempty"`
 	Overrides *IP    `json:"overrides,omitempty"`
+	// Kubeconfig to reach the API server with; see NetConf.KubeconfigPath.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
 }
 
 // NetConf is the egress-router plugin's configuration.
@@ -42,6 +46,8 @@ type NetConf struct {
 	IP       *IP            `json:"ip,omitempty"`
 	PodIP    map[string]*IP `json:"podIP,omitempty"`
 	IPConfig *IPConfig      `json:"ipConfig,omitempty"`
+	// Kubeconfig, as Multus's own config names it; ipConfig.kubeconfig wins.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
 
 	// InterfaceType is macvlan (default) or ipvlan.
 	InterfaceType string `json:"interfaceType,omitempty"`

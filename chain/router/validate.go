@@ -47,6 +47,9 @@ type Config struct {
 	routes *route.Config
 	// Backend is the NAT backend (nat.Auto, nat.IPTables, nat.NFTables).
 	Backend string
+	// Dropped are ipConfig ConfigMap destinations the overrides removed,
+	// for the log.
+	Dropped []string
 	rules   []nat.Ruleset
 	Log     logging.Settings
 	// MasterHow says how Resolve found the master, for logs.
@@ -58,8 +61,12 @@ type Config struct {
 
 // Env is what the runtime tells a plugin besides the config.
 type Env struct {
-	IfName  string // CNI_IFNAME
-	PodName string // K8S_POD_NAME from CNI_ARGS, for podIP
+	IfName       string // CNI_IFNAME
+	PodName      string // K8S_POD_NAME from CNI_ARGS, for podIP
+	PodNamespace string // K8S_POD_NAMESPACE from CNI_ARGS, ipConfig's default namespace
+	// IPConfigData is the ipConfig ConfigMap's data, read by the caller
+	// (Validate does no I/O); nil when it was not read.
+	IPConfigData map[string]string
 }
 
 // Parse decodes and validates an egress-router config. Nothing on the host
@@ -81,11 +88,11 @@ func (n *NetConf) Validate(env Env) (*Config, error) {
 	if c.IfName == "" {
 		c.IfName = "net1"
 	}
-	ip, field, err := n.pickIP(env.PodName)
+	ip, field, err := n.pickIP(env)
 	if err != nil {
 		return nil, err
 	}
-	c.Field = field
+	c.Field, c.Dropped = field, ip.Dropped
 	if err := c.parseIP(field, ip); err != nil {
 		return nil, err
 	}
@@ -120,7 +127,8 @@ func (n *NetConf) Validate(env Env) (*Config, error) {
 }
 
 // pickIP applies "exactly one of ip, podIP, ipConfig".
-func (n *NetConf) pickIP(podName string) (*IP, string, error) {
+func (n *NetConf) pickIP(env Env) (*IP, string, error) {
+	podName := env.PodName
 	var set []string
 	if n.IP != nil {
 		set = append(set, "ip")
@@ -137,8 +145,19 @@ func (n *NetConf) pickIP(podName string) (*IP, string, error) {
 	case len(set) > 1:
 		return nil, "", cnierr.Config("%s are mutually exclusive; give exactly one of ip, podIP or ipConfig", strings.Join(set, " and "))
 	case n.IPConfig != nil:
-		return nil, "", cnierr.Config("ipConfig (ConfigMap %q in namespace %q): reading it needs the Kubernetes API, which is not available without a kubeconfig; use ip or podIP",
-			n.IPConfig.Name, n.IPConfig.Namespace)
+		ns, name, err := n.IPConfig.Where(env.PodNamespace)
+		if err != nil {
+			return nil, "", err
+		}
+		where := fmt.Sprintf("ipConfig ConfigMap %s/%s", ns, name)
+		if env.IPConfigData == nil {
+			return nil, "", cnierr.Config("%s: not read; reading it needs the Kubernetes API (a kubeconfig and the egress-ipconfig helper)", where)
+		}
+		ip, err := n.IPConfig.fromConfigMap(env, where)
+		if err != nil {
+			return nil, "", err
+		}
+		return ip, where, nil
 	case n.PodIP != nil:
 		names := make([]string, 0, len(n.PodIP))
 		for k := range n.PodIP {

@@ -268,7 +268,7 @@ var configCases = []configCase{
 		env:  Env{PodName: "router-a"}, code: 7, frags: []string{`podIP["router-a"].addresses[0]`, `"192.168.12.0/24"`}},
 	{name: "ipConfig needs the API server",
 		conf: `{"cniVersion":"1.0.0","name":"er","type":"egress-router","ipConfig":{"namespace":"egress","name":"egress-file"}}`,
-		code: 7, frags: []string{"ipConfig", `"egress-file"`, `"egress"`, "kubeconfig"}},
+		code: 7, frags: []string{"ipConfig", "egress/egress-file", "not read", "kubeconfig"}},
 	{name: "ip and podIP together",
 		conf: `{"cniVersion":"1.0.0","name":"er","type":"egress-router","ip":{"addresses":["192.168.12.99/24"]},"podIP":{}}`,
 		code: 7, frags: []string{"ip and podIP are mutually exclusive"}},

@@ -48,6 +48,9 @@ func add(ctx context.Context, c *router.Config, args *skel.CmdArgs, log *logging
 		return nil, err
 	}
 	log.Debugf("ADD %s %s: %s (master: %s), addresses %v, gateways %v", args.ContainerID, args.IfName, c.Interface, c.MasterHow, c.Addrs, c.Gateways)
+	if len(c.Dropped) > 0 {
+		log.Warningf("ADD %s %s: %s: destinations not in ipConfig.overrides.destinations, left out: %q", args.ContainerID, args.IfName, c.Field, c.Dropped)
+	}
 	sets, err := c.Rules()
 	if err != nil {
 		return nil, err
