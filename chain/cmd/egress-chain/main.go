@@ -7,6 +7,9 @@
 //	egress-chain nad [-form conflist|single] [-namespace NS] [-name NAME] [flags] [FILE]
 //	egress-chain dry-run [flags] [FILE]
 //
+// For an ipConfig config, -configmap-data names a file with the
+// ConfigMap's data, so the overrides can be reviewed without the API.
+//
 // The config is read from FILE or stdin. Master and gateway inference look
 // at the host's links and routes (read only); -resolve=false skips that.
 package main
@@ -56,6 +59,8 @@ func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 	form := fs.String("form", "conflist", "nad: the form of spec.config, conflist or single")
 	namespace := fs.String("namespace", "", "nad: metadata.namespace")
 	name := fs.String("name", "", "nad: metadata.name (default: the network name)")
+	cmData := fs.String("configmap-data", "", "ipConfig: a file with the ConfigMap's data as JSON (kubectl get configmap NAME -o jsonpath='{.data}')")
+	podNS := fs.String("pod-namespace", "", "ipConfig: the pod's namespace (K8S_POD_NAMESPACE)")
 	if err := fs.Parse(argv[1:]); err != nil {
 		return err
 	}
@@ -72,7 +77,17 @@ func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := router.Parse(data, router.Env{IfName: *ifName, PodName: *pod})
+	env := router.Env{IfName: *ifName, PodName: *pod, PodNamespace: *podNS}
+	if *cmData != "" {
+		b, err := os.ReadFile(*cmData)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &env.IPConfigData); err != nil {
+			return fmt.Errorf("-configmap-data %s: want a JSON object of strings: %v", *cmData, err)
+		}
+	}
+	c, err := router.Parse(data, env)
 	if err != nil {
 		return err
 	}

@@ -100,3 +100,24 @@ func TestErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDryRunIPConfig(t *testing.T) {
+	conf := `{"cniVersion":"1.0.0","name":"r","type":"egress-router","interfaceArgs":{"master":"ens4"},
+	  "ipConfig":{"name":"egress-file","overrides":{"addresses":["192.168.12.99/24"],"gateway":"192.168.12.1","destinations":["80 tcp 203.0.113.5 8080"]}}}`
+	data := filepath.Join(t.TempDir(), "data.json")
+	if err := os.WriteFile(data, []byte(`{"ip":"{\"addresses\":[\"192.168.12.99/24\"]}"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runWith(t, conf, "dry-run", "-resolve=false", "-configmap-data", data, "-pod-namespace", "egress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"snat to 192.168.12.99", "default via 192.168.12.1 dev net1", "tcp . 80 : 203.0.113.5 . 8080"} {
+		if !strings.Contains(out, l) {
+			t.Errorf("dry run lacks %q:\n%s", l, out)
+		}
+	}
+	if _, err := runWith(t, conf, "dry-run", "-resolve=false", "-pod-namespace", "egress"); err == nil || !strings.Contains(err.Error(), "not read") {
+		t.Errorf("ipConfig without data: %v", err)
+	}
+}
