@@ -70,50 +70,6 @@ func legacyNAT(f Family) bool {
 	return false
 }
 
-// threadNS opens the current thread's netns, for nftables connections
-// made from inside ns.Do.
+// threadNS opens the current thread's netns, for Available's nftables
+// probe.
 func threadNS() (*os.File, error) { return os.Open("/proc/thread-self/ns/net") }
-
-// iptablesInUse reports whether iptables has a nat table of the family in
-// the current thread's netns: legacy (the kernel's list) or iptables-nft
-// (an nftables table named nat). No process is started.
-func iptablesInUse(f Family) bool {
-	if legacyNAT(f) {
-		return true
-	}
-	nsf, err := threadNS()
-	if err != nil {
-		return true // cannot tell: look with iptables
-	}
-	defer nsf.Close()
-	c, err := nftConn(int(nsf.Fd()))
-	if err != nil {
-		return false
-	}
-	ok, err := tableExists(c, nftFamily(f), "nat")
-	return ok || err != nil
-}
-
-// nftEgressTables reports whether nftables holds an egress attachment's
-// table of the family in the current thread's netns.
-func nftEgressTables(f Family) bool {
-	nsf, err := threadNS()
-	if err != nil {
-		return false
-	}
-	defer nsf.Close()
-	c, err := nftConn(int(nsf.Fd()))
-	if err != nil {
-		return false
-	}
-	ts, err := c.ListTablesOfFamily(nftFamily(f))
-	if err != nil {
-		return false
-	}
-	for _, t := range ts {
-		if strings.HasPrefix(t.Name, nftPrefix) && t.Name != nftForwarding {
-			return true
-		}
-	}
-	return false
-}

@@ -64,3 +64,18 @@ func ForwardingEnabled(f Family) (bool, error) {
 	}
 	return strings.TrimSpace(string(b)) == "1", nil
 }
+
+// checkForwarding verifies forwarding is on for the rulesets' families in
+// the current netns.
+func checkForwarding(sets []Ruleset) error {
+	for _, rs := range sets {
+		on, err := ForwardingEnabled(rs.Family)
+		if err != nil {
+			return fmt.Errorf("failed to read IPv%d forwarding: %v", rs.Family, err)
+		}
+		if !on {
+			return fmt.Errorf("IPv%d forwarding is off in the pod (%s)", rs.Family, forwardingSysctl(rs.Family))
+		}
+	}
+	return nil
+}

@@ -2,7 +2,6 @@ package nat
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -100,7 +99,9 @@ func Apply(sets []Ruleset, markForwarding []Family) (err error) {
 	defer func() {
 		if err != nil {
 			for _, rs := range done {
-				_ = removeFamily(rs.Family, rs.DNATChain, rs.SNATChain)
+				// This ADD's marker goes too; the caller's restore()
+				// puts the old forwarding values back.
+				_, _ = removeFamily(rs.Family, rs.DNATChain, rs.SNATChain, false)
 			}
 		}
 	}()
@@ -140,6 +141,7 @@ func Apply(sets []Ruleset, markForwarding []Family) (err error) {
 
 // Check verifies that the rulesets are installed exactly: our chains hold
 // exactly the expected rules in order, and the jumps are in place.
+// (Forwarding is checked by CheckIn, for either backend.)
 func Check(sets []Ruleset) error {
 	for _, rs := range sets {
 		text, err := ipSave(rs.Family)
@@ -173,35 +175,19 @@ func Check(sets []Ruleset) error {
 				return fmt.Errorf("IPv%d nat %s lacks the jump %q", rs.Family, j.chain, joinSpec(j.spec))
 			}
 		}
-		on, err := ForwardingEnabled(rs.Family)
-		if err != nil {
-			return fmt.Errorf("failed to read IPv%d forwarding: %v", rs.Family, err)
-		}
-		if !on {
-			return fmt.Errorf("IPv%d forwarding is off in the pod (%s)", rs.Family, forwardingSysctl(rs.Family))
-		}
 	}
 	return nil
 }
 
-// Remove deletes an egress interface's chains and jumps in the current
-// (pod) netns, for both families. Missing pieces are fine; a family whose
-// iptables is not usable is skipped (nothing of ours can be there).
-func Remove(egressIf string) error {
-	dnat, snat := ChainNames(egressIf)
-	var errs []error
-	for _, f := range []Family{4, 6} {
-		if err := removeFamily(f, dnat, snat); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func removeFamily(f Family, dnat, snat string) error {
+// removeFamily deletes an egress interface's chains and every jump to
+// them from a family's nat table, in one iptables-restore. It reports
+// whether another attachment's chains are still there. When none are,
+// none live in nftables either (nftOthers) and the forwarding marker is
+// present, it also drops the marker and turns forwarding back off.
+func removeFamily(f Family, dnat, snat string, nftOthers bool) (others bool, err error) {
 	text, err := ipSave(f)
 	if err != nil {
-		return nil // no usable iptables: nothing of ours can be there
+		return false, nil // no usable iptables: nothing of ours can be there
 	}
 	have := parseSave(text)
 	var lines []string
@@ -219,48 +205,25 @@ func removeFamily(f Family, dnat, snat string) error {
 			lines = append(lines, "-F "+c, "-X "+c)
 		}
 	}
-	// Forwarding goes back off when no egress attachment is left and one
-	// of them had turned it on.
-	last := true
 	for c := range have.chains {
-		last = last && (!strings.HasPrefix(c, "EGRESS-DNAT-") || c == dnat)
+		others = others || (strings.HasPrefix(c, "EGRESS-DNAT-") && c != dnat)
 	}
-	release := last && have.chains[ForwardingMarker] && !nftEgressTables(f)
+	release := !others && !nftOthers && have.chains[ForwardingMarker]
 	if release {
 		lines = append(lines, "-X "+ForwardingMarker)
 	}
 	if len(lines) == 0 {
-		return nil
+		return others, nil
 	}
 	if err := ipRestore(f, lines); err != nil {
-		return fmt.Errorf("failed to remove the IPv%d nat rules: %v", f, err)
+		return others, fmt.Errorf("failed to remove the IPv%d nat rules: %v", f, err)
 	}
 	if release {
 		if err := disableForwarding(f); err != nil {
-			return fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err)
+			return others, fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err)
 		}
 	}
-	return nil
-}
-
-// iptablesEgressChains reports whether iptables holds an egress
-// attachment's chains in the current netns. It runs iptables-save only
-// when iptables is in use there at all (a legacy nat table, or the nat
-// table iptables-nft makes).
-func iptablesEgressChains(f Family) bool {
-	if !iptablesInUse(f) {
-		return false
-	}
-	text, err := ipSave(f)
-	if err != nil {
-		return false
-	}
-	for c := range parseSave(text).chains {
-		if strings.HasPrefix(c, "EGRESS-DNAT-") {
-			return true
-		}
-	}
-	return false
+	return others, nil
 }
 
 // Available reports which backend a pod would get and whether it can be

@@ -378,21 +378,6 @@ func nftCheckMap(c *nftables.Conn, rs Ruleset, t *nftables.Table) error {
 	return nil
 }
 
-// checkForwarding verifies forwarding is on for the rulesets' families in
-// the current netns.
-func checkForwarding(sets []Ruleset) error {
-	for _, rs := range sets {
-		on, err := ForwardingEnabled(rs.Family)
-		if err != nil {
-			return fmt.Errorf("failed to read IPv%d forwarding: %v", rs.Family, err)
-		}
-		if !on {
-			return fmt.Errorf("IPv%d forwarding is off in the pod (%s)", rs.Family, forwardingSysctl(rs.Family))
-		}
-	}
-	return nil
-}
-
 func sameRules(fam byte, have []*nftables.Rule, want []nftRule) error {
 	texts := func() []string {
 		var out []string

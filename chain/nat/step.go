@@ -99,7 +99,12 @@ func CheckIn(netnsPath string, sets []Ruleset, backend string) error {
 		}
 		return netns.Do(func(ns.NetNS) error { return checkForwarding(sets) })
 	}
-	return netns.Do(func(ns.NetNS) error { return Check(sets) })
+	return netns.Do(func(ns.NetNS) error {
+		if err := Check(sets); err != nil {
+			return err
+		}
+		return checkForwarding(sets)
+	})
 }
 
 // Del removes the egress interface's NAT from the pod at netnsPath, from
@@ -128,12 +133,18 @@ func Del(netnsPath, egressIf string) error {
 		var errs []error
 		for _, f := range []Family{4, 6} {
 			s := st[f]
-			inUse := s.xtables || legacyNAT(f)
-			if inUse {
+			// iptables only where the pod has a nat table in it at all
+			// (legacy, or the one iptables-nft keeps in nftables).
+			iptOthers := false
+			if s.xtables || legacyNAT(f) {
 				dnat, snat := ChainNames(egressIf)
-				errs = append(errs, removeFamily(f, dnat, snat))
+				var err error
+				iptOthers, err = removeFamily(f, dnat, snat, s.others)
+				errs = append(errs, err)
 			}
-			if s.marker && !s.others && !(inUse && iptablesEgressChains(f)) {
+			// The nftables marker: released when no attachment is left in
+			// either backend.
+			if s.marker && !s.others && !iptOthers {
 				if err := disableForwarding(f); err != nil {
 					errs = append(errs, fmt.Errorf("failed to turn IPv%d forwarding back off: %v", f, err))
 					continue
