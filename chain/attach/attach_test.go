@@ -12,25 +12,9 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-)
 
-// wantCode7 asserts that err is a *types.Error with code 7 whose message
-// holds every fragment.
-func wantCode7(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	te, ok := err.(*types.Error)
-	if !ok {
-		t.Fatalf("error %v (%T) is not a *types.Error", err, err)
-	}
-	if te.Code != types.ErrInvalidNetworkConfig {
-		t.Errorf("code %d, want 7; message %q", te.Code, te.Msg)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(te.Msg, f) {
-			t.Errorf("message %q lacks %q", te.Msg, f)
-		}
-	}
-}
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
+)
 
 func index(i int) *int { return &i }
 
@@ -150,7 +134,7 @@ func TestFind(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; found %s", describe(eg))
 				}
-				wantCode7(t, err, c.err...)
+				cnierrtest.Want(t, err, 7, c.err...)
 				return
 			}
 			if err != nil {
@@ -257,7 +241,7 @@ func TestPrevResult(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; result %+v", res)
 				}
-				wantCode7(t, err, c.err...)
+				cnierrtest.Want(t, err, 7, c.err...)
 				return
 			}
 			if err != nil {

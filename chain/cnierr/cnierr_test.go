@@ -7,26 +7,9 @@ import (
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/types"
-)
 
-// wantCode asserts that err is a *types.Error with the code whose message
-// holds every fragment.
-func wantCode(t *testing.T, err error, code uint, fragments ...string) *types.Error {
-	t.Helper()
-	te, ok := err.(*types.Error)
-	if !ok {
-		t.Fatalf("error %v (%T) is not a *types.Error", err, err)
-	}
-	if te.Code != code {
-		t.Errorf("code %d, want %d; message %q", te.Code, code, te.Msg)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(te.Msg, f) {
-			t.Errorf("message %q lacks %q", te.Msg, f)
-		}
-	}
-	return te
-}
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
+)
 
 // strictField fails to decode anything but a JSON string.
 type strictField string
@@ -72,7 +55,7 @@ func TestUnmarshal(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; decoded %+v", got)
 				}
-				wantCode(t, err, c.code, c.frag...)
+				cnierrtest.Want(t, err, c.code, c.frag...)
 				return
 			}
 			if err != nil {
@@ -122,7 +105,7 @@ func TestPrefix(t *testing.T) {
 				}
 				return
 			}
-			te := wantCode(t, got, c.code)
+			te := cnierrtest.Want(t, got, c.code)
 			if c.loose {
 				if !strings.HasPrefix(te.Msg, "egress-nat: ") || !strings.HasSuffix(te.Msg, c.msg) {
 					t.Errorf("message %q, want egress-nat: ...%s", te.Msg, c.msg)

@@ -5,26 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/containernetworking/cni/pkg/types"
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
 )
-
-// wantConfigError asserts that err is a *types.Error (not wrapped) with
-// code 7 whose message holds every fragment.
-func wantConfigError(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	te, ok := err.(*types.Error)
-	if !ok {
-		t.Fatalf("error %v (%T) is not a *types.Error", err, err)
-	}
-	if te.Code != types.ErrInvalidNetworkConfig {
-		t.Errorf("code %d, want %d; message %q", te.Code, types.ErrInvalidNetworkConfig, te.Msg)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(te.Msg, f) {
-			t.Errorf("message %q lacks %q", te.Msg, f)
-		}
-	}
-}
 
 // TestParseLines runs dest.Parse with the field names "ip.destinations"
 // and "fallbackIP". A case wants either the set's Lines() or an error
@@ -172,7 +154,7 @@ func TestParseLines(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; parsed %q", set.Lines())
 				}
-				wantConfigError(t, err, c.where, c.err)
+				cnierrtest.Want(t, err, 7, c.where, c.err)
 				if !set.Empty() {
 					t.Errorf("a failed parse returned %q", set.Lines())
 				}

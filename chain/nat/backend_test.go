@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
 	"github.com/egress-router/egress-router/chain/dest"
 )
 
@@ -15,7 +16,7 @@ func TestParseBackend(t *testing.T) {
 		}
 	}
 	_, err := ParseBackend("backend", "pf")
-	wantCode7(t, err, "backend", `"pf"`, "iptables, nftables or auto")
+	cnierrtest.Want(t, err, 7, "backend", `"pf"`, "iptables, nftables or auto")
 }
 
 func TestNFTRules(t *testing.T) {

@@ -6,30 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/containernetworking/cni/pkg/types"
-
 	"github.com/egress-router/egress-router/chain/attach"
 	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
 	"github.com/egress-router/egress-router/chain/dest"
 )
-
-// wantCode7 asserts that err is a *types.Error with code 7 whose message
-// holds every fragment.
-func wantCode7(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	te, ok := err.(*types.Error)
-	if !ok {
-		t.Fatalf("error %v (%T) is not a *types.Error", err, err)
-	}
-	if te.Code != types.ErrInvalidNetworkConfig {
-		t.Errorf("code %d, want 7; message %q", te.Code, te.Msg)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(te.Msg, f) {
-			t.Errorf("message %q lacks %q", te.Msg, f)
-		}
-	}
-}
 
 // parseDest parses destination lines plus an optional fallbackIP.
 func parseDest(t *testing.T, fallbackIP string, lines ...string) dest.Set {
@@ -175,7 +156,7 @@ func TestBuildRejects(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; rulesets %+v", sets)
 			}
-			wantCode7(t, err, c.frag...)
+			cnierrtest.Want(t, err, 7, c.frag...)
 			if sets != nil {
 				t.Errorf("rulesets %+v returned with the error", sets)
 			}
@@ -254,7 +235,7 @@ func TestOptionsJSON(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; parsed %+v", p)
 				}
-				wantCode7(t, err, c.err...)
+				cnierrtest.Want(t, err, 7, c.err...)
 				return
 			}
 			if err != nil {
@@ -318,7 +299,7 @@ func TestParsedSpec(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; spec %+v", spec)
 				}
-				wantCode7(t, err, c.err)
+				cnierrtest.Want(t, err, 7, c.err)
 				return
 			}
 			if err != nil {

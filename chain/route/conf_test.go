@@ -6,26 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/containernetworking/cni/pkg/types"
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
 )
-
-// wantCode7 asserts that err is a *types.Error with code 7 whose message
-// holds every fragment.
-func wantCode7(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	te, ok := err.(*types.Error)
-	if !ok {
-		t.Fatalf("error %v (%T) is not a *types.Error", err, err)
-	}
-	if te.Code != types.ErrInvalidNetworkConfig {
-		t.Errorf("code %d, want 7; message %q", te.Code, te.Msg)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(te.Msg, f) {
-			t.Errorf("message %q lacks %q", te.Msg, f)
-		}
-	}
-}
 
 // describe renders a Config on one line; MasterIPs shows "nil" apart from
 // an empty list, since nil means "discover the master's addresses".
@@ -111,7 +93,7 @@ func TestOptionsConfig(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; config %s", describe(cfg))
 				}
-				wantCode7(t, err, c.err...)
+				cnierrtest.Want(t, err, 7, c.err...)
 				return
 			}
 			if err != nil {
@@ -160,7 +142,7 @@ func TestValidateIfName(t *testing.T) {
 			continue
 		}
 		// The message names the field and quotes the value, escaped.
-		wantCode7(t, err, fmt.Sprintf("ifName %q is not a valid interface name", c.name), c.err)
+		cnierrtest.Want(t, err, 7, fmt.Sprintf("ifName %q is not a valid interface name", c.name), c.err)
 	}
 }
 
@@ -178,5 +160,5 @@ func TestParseHelpers(t *testing.T) {
 		t.Errorf("ParseIPs: %v %v", ips, err)
 	}
 	_, err = ParseIPs("masterIPs", []string{"fd00::2", "fd00::/64"})
-	wantCode7(t, err, `masterIPs[1] "fd00::/64" is not an IP address`)
+	cnierrtest.Want(t, err, 7, `masterIPs[1] "fd00::/64" is not an IP address`)
 }

@@ -1,11 +1,10 @@
 package router
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/containernetworking/cni/pkg/types"
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
 )
 
 func ipConfigConf(overrides string) string {
@@ -94,18 +93,7 @@ func TestIPConfig(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := Parse([]byte(c.conf), c.env)
 			if c.code != 0 {
-				var te *types.Error
-				if !errors.As(err, &te) {
-					t.Fatalf("error %v, want CNI code %d", err, c.code)
-				}
-				if te.Code != c.code {
-					t.Errorf("code %d (%s), want %d", te.Code, te.Msg, c.code)
-				}
-				for _, f := range c.frags {
-					if !strings.Contains(te.Msg, f) {
-						t.Errorf("message %q lacks %q", te.Msg, f)
-					}
-				}
+				cnierrtest.Want(t, err, c.code, c.frags...)
 				return
 			}
 			if err != nil {

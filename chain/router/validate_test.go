@@ -2,12 +2,11 @@ package router
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/containernetworking/cni/pkg/types"
+	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
 )
 
 // operatorNAD is the operator's rendered spec.config for a typical
@@ -304,18 +303,7 @@ func TestConfigTable(t *testing.T) {
 				if err == nil {
 					t.Fatalf("accepted; want code %d", c.code)
 				}
-				var te *types.Error
-				if !errors.As(err, &te) {
-					t.Fatalf("error %v is not a CNI error", err)
-				}
-				if te.Code != c.code {
-					t.Errorf("code %d, want %d; message %q", te.Code, c.code, te.Msg)
-				}
-				for _, f := range c.frags {
-					if !strings.Contains(te.Msg, f) {
-						t.Errorf("message %q lacks %q", te.Msg, f)
-					}
-				}
+				cnierrtest.Want(t, err, c.code, c.frags...)
 				return
 			}
 			if err != nil {
