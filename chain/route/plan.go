@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -61,9 +62,28 @@ func ClusterDefaults(cluster netlink.Link, fam int) ([]netlink.Route, error) {
 	return nil, nil
 }
 
-// MakePlan computes the routes for an attachment. It runs in the pod netns;
-// masterIPs were found beforehand in the host netns.
-func MakePlan(cfg *Config, eg *attach.Egress, egress, cluster netlink.Link, masterIPs []net.IP) (*Plan, error) {
+// ClusterGateway returns the gateway of the cluster interface's default
+// route of a family, in the current (pod) netns: where the routes kept on
+// the cluster interface go.
+func ClusterGateway(cluster netlink.Link) func(fam int) (net.IP, error) {
+	return func(fam int) (net.IP, error) {
+		defs, err := ClusterDefaults(cluster, fam)
+		if err != nil {
+			return nil, err
+		}
+		if len(defs) == 0 {
+			return nil, cnierr.Config("clusterInterface %q has no %s default route to take the cluster gateway from", cluster.Attrs().Name, famName(fam))
+		}
+		return lowestMetric(defs).Gw, nil
+	}
+}
+
+// MakePlan computes the routes for an attachment. It looks at nothing
+// itself: masterIPs were found in the host netns, and clusterGW (asked
+// only when routes need it) reads the pod's, so egress-chain's dry run
+// computes exactly what ADD installs. Families without a gateway get no
+// egress routes (p.Families says which have them).
+func MakePlan(cfg *Config, eg *attach.Egress, egress, cluster netlink.Link, masterIPs []net.IP, clusterGW func(fam int) (net.IP, error)) (*Plan, error) {
 	p := &Plan{Egress: egress, Cluster: cluster}
 	var viaCluster, gwHosts, defaults []netlink.Route
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
@@ -88,14 +108,14 @@ func MakePlan(cfg *Config, eg *attach.Egress, egress, cluster netlink.Link, mast
 			}
 		}
 		if len(keep) > 0 {
-			defs, err := ClusterDefaults(cluster, fam)
+			gw, err := clusterGW(fam)
 			if err != nil {
+				var te *types.Error
+				if errors.As(err, &te) {
+					return nil, types.NewError(te.Code, fmt.Sprintf("%s (needed for %v)", te.Msg, keep), te.Details)
+				}
 				return nil, err
 			}
-			if len(defs) == 0 {
-				return nil, cnierr.Config("clusterInterface %q has no %s default route to take the cluster gateway from (needed for %v)", cluster.Attrs().Name, famName(fam), keep)
-			}
-			gw := lowestMetric(defs).Gw
 			for _, n := range keep {
 				r := netlink.Route{Dst: n, Gw: gw, LinkIndex: cluster.Attrs().Index, Protocol: Protocol, Table: unix.RT_TABLE_MAIN}
 				if gw == nil {
@@ -115,9 +135,6 @@ func MakePlan(cfg *Config, eg *attach.Egress, egress, cluster netlink.Link, mast
 		p.Families = append(p.Families, fam)
 		gwHosts = append(gwHosts, netlink.Route{Dst: hostNet(gw), LinkIndex: egress.Attrs().Index, Scope: netlink.SCOPE_LINK, Protocol: Protocol, Table: unix.RT_TABLE_MAIN})
 		defaults = append(defaults, netlink.Route{Dst: defaultNet(fam), Gw: gw, LinkIndex: egress.Attrs().Index, Protocol: Protocol, Table: unix.RT_TABLE_MAIN})
-	}
-	if len(p.Families) == 0 {
-		return nil, cnierr.Config("gateway: none configured and no address of %q in prevResult has one %v; set gateway", eg.IfName, eg.Addrs)
 	}
 	p.Routes = append(append(viaCluster, gwHosts...), defaults...)
 	return p, nil

@@ -46,8 +46,13 @@ func plan(netns ns.NetNS, cfg *Config, eg *attach.Egress) (*Plan, error) {
 		if err != nil {
 			return err
 		}
-		p, err = MakePlan(cfg, eg, egress, cluster, masterIPs)
-		return err
+		if p, err = MakePlan(cfg, eg, egress, cluster, masterIPs, ClusterGateway(cluster)); err != nil {
+			return err
+		}
+		if len(p.Families) == 0 {
+			return cnierr.Config("gateway: none configured and no address of %q in prevResult has one %v; set gateway", eg.IfName, eg.Addrs)
+		}
+		return nil
 	})
 	return p, err
 }

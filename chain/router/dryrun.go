@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-
+	"net"
 	"strings"
 
+	"github.com/vishvananda/netlink"
+
+	"github.com/egress-router/egress-router/chain/attach"
 	"github.com/egress-router/egress-router/chain/dest"
 	"github.com/egress-router/egress-router/chain/nat"
 	"github.com/egress-router/egress-router/chain/route"
@@ -14,7 +17,7 @@ import (
 
 // DryRun writes what ADD would do, without doing it: the interface
 // plugin's config, the routes and the NAT rules, in the forms `ip route`
-// and `iptables -t nat -S` show them. The cluster interface's gateway is
+// and the NAT backend show them. The cluster interface's gateway is
 // only known inside the pod, so it is written as <eth0 gateway>. Resolve
 // first.
 func (c *Config) DryRun(w io.Writer) error {
@@ -31,38 +34,40 @@ func (c *Config) DryRun(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "# interface: upstream %s with static IPAM, master %s\n%s\n", c.Interface.Type, master, ic)
 	cl := c.ClusterInterface()
-	clusterGW := "<" + cl + " gateway>"
 	fmt.Fprintf(w, "\n# routes in the pod, main table, proto %d; %s's default routes move to table %d\n", route.Protocol, cl, route.SavedTable)
+	// The route step's own plan, on stand-in links; only the cluster
+	// gateway is unknown off the pod, and is written as <eth0 gateway>.
 	rc := c.RouteConfig()
 	masterIPs := rc.MasterIPs
 	if masterIPs == nil {
 		masterIPs = c.MasterAddrs
 	}
-	var via, hosts, defaults []string
+	cluster := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: cl, Index: 1}}
+	egress := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: c.IfName, Index: 2}}
+	eg := &attach.Egress{IfName: c.IfName, Addrs: c.Addrs}
 	for _, a := range c.Addrs {
-		fam := dest.Family(a.IP)
-		for _, n := range rc.ViaCluster {
-			if dest.Family(n.IP) == fam {
-				via = append(via, fmt.Sprintf("%s via %s dev %s", n, clusterGW, cl))
-			}
-		}
-		if !rc.NoMasterRoutes {
-			for _, ip := range masterIPs {
-				if dest.Family(ip) == fam {
-					via = append(via, fmt.Sprintf("%s via %s dev %s", ip, clusterGW, cl))
-				}
-			}
-		}
-		gw := c.Gateway(a)
-		if gw == nil {
-			defaults = append(defaults, fmt.Sprintf("# IPv%d gateway: inferred on the node at ADD", fam))
-			continue
-		}
-		hosts = append(hosts, fmt.Sprintf("%s dev %s scope link", gw, c.IfName))
-		defaults = append(defaults, fmt.Sprintf("default via %s dev %s", gw, c.IfName))
+		eg.Gateways = append(eg.Gateways, c.Gateway(a))
 	}
-	for _, l := range append(append(via, hosts...), defaults...) {
-		fmt.Fprintln(w, l)
+	unknown := func(int) (net.IP, error) { return net.IPv4zero, nil }
+	plan, err := route.MakePlan(rc, eg, egress, cluster, masterIPs, unknown)
+	if err != nil {
+		return err
+	}
+	for _, r := range plan.Routes {
+		dst := strings.TrimSuffix(strings.TrimSuffix(r.Dst.String(), "/32"), "/128")
+		switch {
+		case r.LinkIndex == cluster.Index:
+			fmt.Fprintf(w, "%s via <%s gateway> dev %s\n", dst, cl, cl)
+		case r.Gw == nil:
+			fmt.Fprintf(w, "%s dev %s scope link\n", dst, c.IfName)
+		default:
+			fmt.Fprintf(w, "default via %s dev %s\n", r.Gw, c.IfName)
+		}
+	}
+	for _, a := range c.Addrs {
+		if c.Gateway(a) == nil {
+			fmt.Fprintf(w, "# IPv%d gateway: inferred on the node at ADD\n", dest.Family(a.IP))
+		}
 	}
 	sets, err := c.Rules()
 	if err != nil {
