@@ -153,7 +153,7 @@ func ChainDiffers(egressIf string) string {
 func RefuseNAT(t testing.TB, netns, egressIf string, family int) []string {
 	t.Helper()
 	if Backend() == nat.IPTables {
-		dir := t.(interface{ TempDir() string }).TempDir()
+		dir := t.TempDir()
 		restore := map[int]string{4: "iptables-restore", 6: "ip6tables-restore"}[family]
 		real, err := exec.LookPath(restore)
 		if err != nil {

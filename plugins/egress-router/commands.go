@@ -128,7 +128,8 @@ func cmdStatus(args *skel.CmdArgs) error {
 	if err := invoke.DelegateStatus(context.Background(), ic.Type, b, nil); err != nil {
 		return cnierr.Prefix(ic.Type+" status", err)
 	}
-	if n.IP != nil && len(n.IP.Destinations)+len(n.IP.FallbackIP) > 0 || n.PodIP != nil {
+	// NAT may be needed: destinations here, or per pod, or in a ConfigMap.
+	if n.IP != nil && len(n.IP.Destinations)+len(n.IP.FallbackIP) > 0 || n.PodIP != nil || n.IPConfig != nil {
 		if _, err := nat.Available(n.Backend); err != nil {
 			return types.NewError(types.ErrPluginNotAvailable, "egress-router: "+err.Error(), "")
 		}
