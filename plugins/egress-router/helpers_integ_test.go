@@ -119,17 +119,6 @@ func sh(t *testing.T, netns string, argv ...string) string {
 	return string(out)
 }
 
-// egressLines returns our rules from iptables-save (or ip6tables-save).
-func egressLines(t *testing.T, netns, save string) []string {
-	var out []string
-	for _, l := range strings.Split(sh(t, netns, save, "-t", "nat"), "\n") {
-		if strings.Contains(l, "EGRESS-") {
-			out = append(out, strings.TrimSpace(l))
-		}
-	}
-	return out
-}
-
 func wantLines(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -153,8 +142,6 @@ func pluginDir(t *testing.T, bin string, names ...string) string {
 	}
 	return dir
 }
-
-func execLookPath(name string) (string, error) { return exec.LookPath(name) }
 
 // execCommand runs a command and returns its combined output.
 func execCommand(argv ...string) (string, error) {
