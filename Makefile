@@ -10,10 +10,14 @@ UPSTREAM := github.com/containernetworking/plugins/plugins/main/macvlan \
             github.com/containernetworking/plugins/plugins/main/ipvlan \
             github.com/containernetworking/plugins/plugins/ipam/static \
             github.com/containernetworking/plugins/plugins/meta/portmap \
+            github.com/containernetworking/plugins/plugins/main/ptp \
+            github.com/containernetworking/plugins/plugins/main/loopback \
+            github.com/containernetworking/plugins/plugins/ipam/host-local \
             github.com/containernetworking/cni/cnitool
 LDFLAGS := -s -w
 TESTFLAGS ?=
-# kube-apiserver for the ipConfig tests, built once into a cache
+# Kubernetes v1.36.3 (apiserver, controller manager, scheduler, kubelet, kubectl) and Multus v4.3.0
+# for the ipConfig and single-node cluster tests, built once into a cache
 KUBE_BIN ?= $(HOME)/.cache/egress-router/kube
 
 .PHONY: all build deps kube test demo bench conformance lint clean
@@ -27,18 +31,18 @@ deps:
 ## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-ipconfig ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/local/peerecho ./deploy/local/topo
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-ipconfig ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/local/peerecho ./deploy/local/topo ./deploy/local/pause
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(UPSTREAM)
 
 ## test: every test, with real namespaces, links, iptables and the real binaries (root)
-## kube: build kube-apiserver once into $(KUBE_BIN) (the ipConfig tests run it with Debian's etcd)
+## kube: build Kubernetes and Multus once into $(KUBE_BIN) (the ipConfig tests and the single-node cluster test run them with Debian's etcd and containerd)
 kube:
 	@bash deploy/local/kube-build.sh $(KUBE_BIN)
 
 test: deps build kube
 	EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
 	@echo "== again with the iptables NAT backend (the run above used nftables, what auto picks)"
-	EGRESS_NAT_BACKEND=iptables EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./plugins/... ./chain/e2e/
+	EGRESS_NAT_BACKEND=iptables EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./plugins/... ./chain/e2e/ ./deploy/
 	EGRESS_NAT_BACKEND=iptables EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) -run TestOurPlugins ./conformance/
 
 ## demo: build, make a small network of namespaces, attach an egress router with cnitool, send traffic

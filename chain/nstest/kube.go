@@ -32,6 +32,7 @@ type APIServer struct {
 	// Unreachable is a kubeconfig naming a port nothing listens on.
 	Unreachable string
 	dir         string
+	kubectl     string
 }
 
 // StartAPIServer starts etcd and kube-apiserver in netns, with a CA,
@@ -53,7 +54,11 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 		t.Fatalf("etcd is not installed (deps installs etcd-server): %v", err)
 	}
 	d := t.TempDir()
-	a := &APIServer{Netns: netns, dir: d}
+	a := &APIServer{Netns: netns, dir: d, kubectl: "kubectl"}
+	// make kube builds kubectl of the same version; else the machine's.
+	if _, err := os.Stat(filepath.Join(bin, "kubectl")); err == nil {
+		a.kubectl = filepath.Join(bin, "kubectl")
+	}
 	if err := a.certs(); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +89,7 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 		"--token-auth-file="+filepath.Join(d, "tokens.csv"), "--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+filepath.Join(d, "sa.pub"), "--service-account-signing-key-file="+filepath.Join(d, "sa.key"),
-		"--service-cluster-ip-range=10.96.0.0/16", "--endpoint-reconciler-type=none", "--enable-priority-and-fairness=false")
+		"--service-cluster-ip-range="+ServiceCIDR, "--endpoint-reconciler-type=none", "--enable-priority-and-fairness=false")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if _, err := a.Kubectl("get", "--raw", "/readyz"); err == nil {
@@ -104,8 +109,8 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 
 // Kubectl runs kubectl as the admin, inside the API server's namespace.
 func (a *APIServer) Kubectl(args ...string) (string, error) {
-	argv := append([]string{"netns", "exec", a.Netns, "kubectl", "--kubeconfig", a.Kubeconfig}, args...)
-	out, err := exec.Command("ip", argv...).CombinedOutput()
+	argv := append([]string{"--net=" + Path(a.Netns), a.kubectl, "--kubeconfig", a.Kubeconfig}, args...)
+	out, err := exec.Command("nsenter", argv...).CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
 	}
@@ -115,7 +120,7 @@ func (a *APIServer) Kubectl(args ...string) (string, error) {
 // Apply feeds a manifest to kubectl apply.
 func (a *APIServer) Apply(t *testing.T, manifest string) {
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", a.Netns, "kubectl", "--kubeconfig", a.Kubeconfig, "apply", "-f", "-")
+	cmd := exec.Command("nsenter", "--net="+Path(a.Netns), a.kubectl, "--kubeconfig", a.Kubeconfig, "apply", "-f", "-")
 	cmd.Stdin = strings.NewReader(manifest)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kubectl apply: %v: %s", err, out)

@@ -32,8 +32,14 @@ func Pick[T any](ipt, nft T) T {
 	return nft
 }
 
+// inNS runs a command in a named namespace, or one given by path (a
+// pod's /proc/PID/ns/net).
 func inNS(netns string, argv ...string) (string, error) {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", netns}, argv...)...).CombinedOutput()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", netns}, argv...)...)
+	if filepath.IsAbs(netns) {
+		cmd = exec.Command("nsenter", append([]string{"--net=" + netns}, argv...)...)
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("%s in %s: %v: %s", strings.Join(argv, " "), netns, err, out)
 	}

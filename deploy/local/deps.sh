@@ -8,7 +8,7 @@ command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/bin/time ] || need+=(time) # make bench: peak RSS of each plugin process
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server) # the ipConfig tests' API server
-command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v containerd >/dev/null 2>&1 || need+=(containerd) # the single-node cluster test (brings runc and ctr)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v go >/dev/null 2>&1 || { echo "deps: go is not installed (need Go 1.24 or newer in PATH)" >&2; exit 1; }
 if [ "$(id -u)" != 0 ]; then

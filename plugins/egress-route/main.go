@@ -80,6 +80,7 @@ func cmdDel(args *skel.CmdArgs) error {
 		log.Errorf("DEL %s %s: %v", args.ContainerID, args.IfName, err)
 		return cnierr.Prefix("egress-route", err)
 	}
+	log.Infof("DEL %s %s (netns %q): done", args.ContainerID, args.IfName, args.Netns)
 	return nil
 }
 

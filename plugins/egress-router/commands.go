@@ -109,6 +109,11 @@ func cmdDel(args *skel.CmdArgs) error {
 			log.Errorf("DEL %s %s: %v", args.ContainerID, args.IfName, e)
 		}
 	}
+	// Runtimes call DEL more than once (containerd: again with no netns);
+	// the netns in the log tells which call this was.
+	if firstError(errs) == nil {
+		log.Infof("DEL %s %s (netns %q): done", args.ContainerID, args.IfName, args.Netns)
+	}
 	return firstError(errs)
 }
 

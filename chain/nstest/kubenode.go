@@ -1,0 +1,504 @@
+package nstest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// PauseImage is the name the node's sandbox and container image is
+// imported under: the one deploy/'s router Deployment names, so the
+// manifest runs unchanged (it is never pulled: the node has no registry).
+const PauseImage = "registry.k8s.io/pause:3.10"
+
+// KubeNode is a real single-node Kubernetes cluster: etcd, kube-apiserver,
+// kube-controller-manager and kube-scheduler (from APIServer and the
+// control plane), containerd with runc, kubelet, and the Multus thin
+// plugin as the node's CNI config, delegating the cluster network to
+// upstream ptp with host-local IPAM.
+//
+// Everything runs inside the test's node namespace. containerd and
+// kubelet share one private mount namespace in which the paths they
+// would otherwise write on the machine (/var/lib/cni, /var/log/pods,
+// /var/log/containers, /run/containerd, /run/netns, /var/lib/kubelet)
+// are tmpfs, so pods, their netns pins and caches vanish with it.
+// What kubelet does change on the machine (kernel sysctls it insists on,
+// cgroup folders runc makes) is put back exactly when the test ends.
+type KubeNode struct {
+	*APIServer
+	Name       string
+	Dir        string
+	Socket     string // containerd
+	MultusLog  string
+	mountPID   int // containerd: its mount namespace is the node's
+	nodeIP     string
+	podSubnet  string
+	kubeBin    string
+	cniBin     string
+	madeDirs   []string // mount points made on the machine, removed at the end
+	containerd *exec.Cmd
+	kubelet    *exec.Cmd
+}
+
+// kubeletSysctls are the kernel settings kubelet sets at start when they
+// differ (vm.overcommit_memory, kernel.panic, ...); they are global, not
+// per namespace, so the test puts them back.
+var kubeletSysctls = []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
+	"kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes"}
+
+// privatePaths are made tmpfs in the node's mount namespace.
+var privatePaths = []string{"/var/lib/cni", "/var/log/pods", "/var/log/containers", "/run/containerd",
+	"/run/netns", "/var/lib/kubelet", "/opt/containerd"}
+
+// StartKubeNode starts the cluster in netns (which must exist, with
+// forwarding on), registering node name with nodeIP; pods get cluster
+// addresses from podSubnet through ptp. cniBin holds the CNI plugins
+// (ours and upstream); Multus is added from EGRESS_KUBE_BIN. The test is
+// skipped when EGRESS_KUBE_BIN is unset, like StartAPIServer.
+func StartKubeNode(t *testing.T, netns, name, nodeIP, podSubnet, cniBin string) *KubeNode {
+	t.Helper()
+	kubeBin := os.Getenv(KubeBinEnv)
+	if kubeBin == "" {
+		t.Skipf("%s is not set: no kubelet to run (make test builds one)", KubeBinEnv)
+	}
+	for _, b := range []string{"kubelet", "kube-controller-manager", "kube-scheduler", "multus"} {
+		if _, err := os.Stat(filepath.Join(kubeBin, b)); err != nil {
+			t.Fatalf("%s=%s: %v (make kube builds it)", KubeBinEnv, kubeBin, err)
+		}
+	}
+	for _, b := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "nsenter", "unshare"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Fatalf("%s is not installed (make deps installs containerd): %v", b, err)
+		}
+	}
+	restoreHost(t)
+	api := StartAPIServer(t, netns)
+	n := &KubeNode{APIServer: api, Name: name, Dir: t.TempDir(), nodeIP: nodeIP, podSubnet: podSubnet, kubeBin: kubeBin}
+	n.Socket = filepath.Join(n.Dir, "containerd.sock")
+	n.MultusLog = filepath.Join(n.Dir, "multus.log")
+	steps := []func() error{func() error { return n.cni(cniBin) }, n.startContainerd, n.importPause}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(n.stop)
+	n.daemon(t, "kube-controller-manager", filepath.Join(kubeBin, "kube-controller-manager"),
+		"--kubeconfig="+api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10257",
+		"--service-account-private-key-file="+filepath.Join(api.dir, "sa.key"), "--root-ca-file="+filepath.Join(api.dir, "ca.crt"),
+		"--use-service-account-credentials=false")
+	n.daemon(t, "kube-scheduler", filepath.Join(kubeBin, "kube-scheduler"),
+		"--kubeconfig="+api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10259")
+	if err := n.startKubelet(t); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, err := n.Kubectl("get", "node", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		if err == nil && out == "True" {
+			break
+		}
+		if syscall.Kill(n.kubelet.Process.Pid, 0) != nil || time.Now().After(deadline) {
+			t.Fatalf("node %s not Ready (%v %s):\n%s", name, err, out, n.tail("kubelet.log", 30))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// The controller manager makes each namespace's default ServiceAccount;
+	// pods are refused until it exists.
+	n.waitFor(t, 60*time.Second, "ServiceAccount default/default", func() bool {
+		_, err := n.Kubectl("get", "serviceaccount", "default")
+		return err == nil
+	})
+	return n
+}
+
+// restoreHost records what kubelet and runc change outside the node's
+// namespaces and puts it back when the test ends.
+func restoreHost(t *testing.T) {
+	saved := map[string]string{}
+	for _, k := range kubeletSysctls {
+		b, err := os.ReadFile("/proc/sys/" + k)
+		if err != nil {
+			t.Fatalf("kernel setting %s: %v", k, err)
+		}
+		saved[k] = string(b)
+	}
+	cgroups := cgroupChildren()
+	t.Cleanup(func() {
+		for k, v := range saved {
+			if b, _ := os.ReadFile("/proc/sys/" + k); string(b) != v {
+				if err := os.WriteFile("/proc/sys/"+k, []byte(v), 0o644); err != nil {
+					t.Errorf("putting back kernel setting %s=%s: %v", k, strings.TrimSpace(v), err)
+				}
+			}
+		}
+		for d := range cgroupChildren() {
+			if !cgroups[d] {
+				if err := removeCgroup(d); err != nil {
+					t.Errorf("cgroup %s left behind: %v", d, err)
+				}
+			}
+		}
+	})
+}
+
+// cgroupChildren lists the folders one level under each v1 controller.
+func cgroupChildren() map[string]bool {
+	out := map[string]bool{}
+	ctrls, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, c := range ctrls {
+		entries, _ := os.ReadDir(c)
+		for _, e := range entries {
+			if e.IsDir() {
+				out[filepath.Join(c, e.Name())] = true
+			}
+		}
+	}
+	return out
+}
+
+// removeCgroup removes an (empty of tasks) cgroup folder, children first.
+func removeCgroup(d string) error {
+	entries, _ := os.ReadDir(d)
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := removeCgroup(filepath.Join(d, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return syscall.Rmdir(d)
+}
+
+// cni writes the node's CNI folder (our plugins plus Multus) and config:
+// Multus with the API server's kubeconfig, delegating the cluster network
+// to ptp + host-local; the NADs named in a pod's annotation add the rest.
+func (n *KubeNode) cni(bin string) error {
+	n.cniBin = filepath.Join(n.Dir, "cni-bin")
+	if err := os.MkdirAll(n.cniBin, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(bin)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Symlink(filepath.Join(bin, e.Name()), filepath.Join(n.cniBin, e.Name())); err != nil {
+			return err
+		}
+	}
+	if err := os.Symlink(filepath.Join(n.kubeBin, "multus"), filepath.Join(n.cniBin, "multus")); err != nil {
+		return err
+	}
+	conf := map[string]any{
+		"cniVersion": "1.0.0", "name": "multus-cni-network", "type": "multus",
+		"kubeconfig": n.Kubeconfig, "binDir": n.cniBin, "cniDir": filepath.Join(n.Dir, "multus"),
+		"logFile": n.MultusLog, "logLevel": "debug", "logToStderr": false,
+		"delegates": []any{map[string]any{
+			"cniVersion": "1.0.0", "name": "cluster",
+			"plugins": []any{map[string]any{"type": "ptp", "ipam": map[string]any{
+				"type": "host-local", "subnet": n.podSubnet, "dataDir": filepath.Join(n.Dir, "ipam"),
+				"routes": []any{map[string]any{"dst": "0.0.0.0/0"}}}}},
+		}},
+	}
+	b, _ := json.MarshalIndent(conf, "", "  ")
+	if err := os.MkdirAll(filepath.Join(n.Dir, "net.d"), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(n.Dir, "net.d", "00-multus.conf"), b, 0o644)
+}
+
+// startContainerd starts containerd in the node's netns and a new mount
+// namespace whose machine-wide paths are tmpfs (see KubeNode).
+func (n *KubeNode) startContainerd() error {
+	d := n.Dir
+	conf := fmt.Sprintf(`version = 2
+root = %[1]q
+state = %[2]q
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+[grpc]
+  address = %[3]q
+[plugins."io.containerd.internal.v1.opt"]
+  path = %[4]q
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %[5]q
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  # no CAP_SYS_RESOURCE here: runc cannot lower oom_score_adj otherwise
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = %[6]q
+    conf_dir = %[7]q
+    max_conf_num = 1
+`, filepath.Join(d, "containerd", "root"), filepath.Join(d, "containerd", "state"), n.Socket,
+		filepath.Join(d, "containerd", "opt"), PauseImage, n.cniBin, filepath.Join(d, "net.d"))
+	cfg := filepath.Join(d, "containerd.toml")
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	// The mount points must exist on the machine; those made here are
+	// removed again (they stay empty: everything went into the tmpfs).
+	var made []string
+	var mounts []string
+	for _, p := range privatePaths {
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+			made = append(made, p)
+		}
+		mounts = append(mounts, "mount -t tmpfs -o mode=0755 egress-test "+p)
+	}
+	n.madeDirs = made
+	script := strings.Join(append(mounts, "exec containerd --config "+cfg), " && ")
+	logf, err := os.Create(filepath.Join(d, "containerd.log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("nsenter", "--net="+Path(n.Netns), "unshare", "--mount", "--propagation", "slave", "sh", "-c", script)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("containerd: %v", err)
+	}
+	n.containerd = cmd
+	n.mountPID = cmd.Process.Pid
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := n.ctr("version"); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("containerd not up in 30 s:\n%s", n.tail("containerd.log", 20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (n *KubeNode) ctr(args ...string) (string, error) {
+	out, err := exec.Command("ctr", append([]string{"-a", n.Socket, "-n", "k8s.io"}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ctr %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// importPause packs bin/pause into an OCI image and imports it.
+func (n *KubeNode) importPause() error {
+	pause, err := os.ReadFile(filepath.Join(n.cniBin, "pause"))
+	if err != nil {
+		return fmt.Errorf("pause binary (make build makes it): %v", err)
+	}
+	tarball, err := OCIImage(PauseImage, "/pause", map[string][]byte{"pause": pause})
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(n.Dir, "pause.tar")
+	if err := os.WriteFile(p, tarball, 0o644); err != nil {
+		return err
+	}
+	_, err = n.ctr("images", "import", p)
+	return err
+}
+
+// daemon starts a control-plane process in the node's netns.
+func (n *KubeNode) daemon(t *testing.T, name string, argv ...string) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(n.Dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("nsenter", append([]string{"--net=" + Path(n.Netns)}, argv...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		stopProcess(cmd.Process.Pid)
+		_ = cmd.Wait()
+		logf.Close()
+	})
+}
+
+func (n *KubeNode) startKubelet(t *testing.T) error {
+	d := filepath.Join(n.Dir, "kubelet")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return err
+	}
+	cfg := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 127.0.0.1
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: false}
+authorization: {mode: AlwaysAllow}
+cgroupDriver: cgroupfs
+# cgroup v1 here, and no systemd: kubelet must accept both
+failCgroupV1: false
+failSwapOn: false
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+containerRuntimeEndpoint: unix://%[1]s
+imageServiceEndpoint: unix://%[1]s
+evictionHard: {}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+podLogsDir: /var/log/pods
+resolvConf: ""
+clusterDomain: cluster.local
+`, n.Socket)
+	p := filepath.Join(d, "config.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(n.Dir, "kubelet.log"))
+	if err != nil {
+		return err
+	}
+	// kubelet joins containerd's mount namespace: the volumes it mounts
+	// must be the ones containerd bind-mounts into containers.
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(n.mountPID), "--net", "--mount",
+		filepath.Join(n.kubeBin, "kubelet"), "--config="+p, "--kubeconfig="+n.Kubeconfig,
+		"--root-dir=/var/lib/kubelet", "--cert-dir="+filepath.Join(d, "pki"),
+		"--hostname-override="+n.Name, "--node-ip="+n.nodeIP, "--v=2")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("kubelet: %v", err)
+	}
+	n.kubelet = cmd
+	return nil
+}
+
+// stop takes the node down: kubelet, every pod's processes and shim,
+// then containerd; the mount namespace goes with the last of them.
+func (n *KubeNode) stop() {
+	if n.kubelet != nil {
+		stopProcess(n.kubelet.Process.Pid)
+		_ = n.kubelet.Wait()
+	}
+	// Pods still running (a failed test) are killed with their shims:
+	// their network namespaces go with their processes.
+	for _, pid := range n.shims() {
+		killTree(pid)
+	}
+	if n.containerd != nil {
+		stopProcess(n.containerd.Process.Pid)
+		_ = n.containerd.Wait()
+	}
+	for i := len(n.madeDirs) - 1; i >= 0; i-- {
+		_ = os.Remove(n.madeDirs[i])
+	}
+}
+
+// shims lists the containerd-shim processes serving this node's socket.
+func (n *KubeNode) shims() []int {
+	var pids []int
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("containerd-shim")) || !bytes.Contains(b, []byte(n.Socket)) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// killTree kills a process and its descendants, children first.
+func killTree(pid int) {
+	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	for _, f := range strings.Fields(string(kids)) {
+		if k, err := strconv.Atoi(f); err == nil {
+			killTree(k)
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// stopProcess asks a process to stop, and kills it after 10 s.
+func stopProcess(pid int) {
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 100; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+func (n *KubeNode) tail(log string, lines int) string {
+	b, _ := os.ReadFile(filepath.Join(n.Dir, log))
+	l := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
+
+func (n *KubeNode) waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not there after %v", what, d)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// PodNetns returns a path to a running pod's network namespace, through
+// its first container's process (the pins under /run/netns are private
+// to the node's mount namespace).
+func (n *KubeNode) PodNetns(namespace, pod string) (string, error) {
+	id, err := n.Kubectl("get", "pod", "-n", namespace, pod, "-o", "jsonpath={.status.containerStatuses[0].containerID}")
+	if err != nil {
+		return "", err
+	}
+	pid, err := n.TaskPID(strings.TrimPrefix(strings.TrimSpace(id), "containerd://"))
+	if err != nil {
+		return "", fmt.Errorf("pod %s/%s: %v", namespace, pod, err)
+	}
+	return fmt.Sprintf("/proc/%d/ns/net", pid), nil
+}
+
+// TaskPID returns the process of a running container or sandbox.
+func (n *KubeNode) TaskPID(id string) (int, error) {
+	out, err := n.ctr("tasks", "ls")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == id && f[2] == "RUNNING" {
+			return strconv.Atoi(f[1])
+		}
+	}
+	return 0, fmt.Errorf("no running task %q:\n%s", id, out)
+}
+
+// Log returns one of the node's logs (kubelet.log, containerd.log,
+// multus.log, kube-scheduler.log, ...).
+func (n *KubeNode) Log(name string) string {
+	b, _ := os.ReadFile(filepath.Join(n.Dir, name))
+	return string(b)
+}

@@ -1,0 +1,485 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/nsutil"
+)
+
+// The cluster test's network. The node's macvlan master is named ens4 and
+// carries both egress subnets, and the external namespace holds the
+// gateways and servers deploy/'s manifests name, so the manifests apply
+// unchanged.
+const (
+	nodeName     = "egress-node"
+	nodeIP       = "192.168.12.2"
+	podSubnet    = "10.128.1.0/24" // inside the NADs' clusterCIDRs
+	operatorIP   = "192.168.3.10"  // nad-operator.yaml's reserved address
+	singleIP     = "192.168.12.99" // nad-single.yaml's and nad-conflist.yaml's
+	singleServer = "192.168.12.91" // their destination
+	operatorLog  = "/tmp/egress-router-log"
+)
+
+type cluster struct {
+	*nstest.KubeNode
+	node, ext string
+}
+
+// startCluster builds node and ext namespaces and starts a single-node
+// cluster in node, with deploy/'s RBAC and NADs applied.
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	bin := nstest.BinDir(t)
+	prefix := fmt.Sprintf("k8s%d-", os.Getpid()%100000)
+	c := &cluster{node: prefix + "node", ext: prefix + "ext"}
+	// The machine's own namespace must come out as it went in (kubelet
+	// would add iptables chains there if it ran outside the node netns).
+	root := nstest.MustTake(t, "")
+	t.Cleanup(func() { root.Unchanged(t, "", "after the cluster stopped") })
+	t.Cleanup(func() {
+		for _, n := range []string{c.node, c.ext} {
+			if err := nsutil.Del(n); err != nil {
+				t.Errorf("removing %s: %v", n, err)
+			}
+		}
+	})
+	for _, n := range []string{c.node, c.ext} {
+		if err := nsutil.Add(n); err != nil {
+			t.Fatal(err)
+		}
+		if err := nsutil.Sysctls(n, nsutil.Forwarding); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nsutil.IP(c.node, "link add ens4 type veth peer name ext1 netns "+c.ext,
+		"addr add 192.168.12.2/24 dev ens4", "addr add 192.168.3.2/24 dev ens4", "link set ens4 up"); err != nil {
+		t.Fatal(err)
+	}
+	if err := nsutil.IP(c.ext, "addr add 192.168.12.1/24 dev ext1", "addr add 192.168.12.91/24 dev ext1",
+		"addr add 192.168.3.1/24 dev ext1", "link set ext1 up",
+		"addr add 203.0.113.26/32 dev lo", "addr add 203.0.113.27/32 dev lo", "addr add 10.0.0.99/32 dev lo"); err != nil {
+		t.Fatal(err)
+	}
+	c.KubeNode = nstest.StartKubeNode(t, c.node, nodeName, nodeIP, podSubnet, bin)
+	crd, err := os.ReadFile("local/nad-crd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Apply(t, string(crd))
+	if _, err := c.Kubectl("wait", "--for=condition=Established", "crd/network-attachment-definitions.k8s.cni.cncf.io", "--timeout=30s"); err != nil {
+		t.Fatal(err)
+	}
+	c.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: egress}\n")
+	for _, f := range []string{"rbac.yaml", "nad-single.yaml", "nad-conflist.yaml", "nad-operator.yaml"} {
+		b, err := os.ReadFile(filepath.Join("kubernetes", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Apply(t, string(b))
+	}
+	c.waitFor(t, "ServiceAccount egress/default", func() error {
+		_, err := c.Kubectl("get", "-n", "egress", "serviceaccount", "default")
+		return err
+	})
+	return c
+}
+
+func (c *cluster) waitFor(t *testing.T, what string, ok func() error) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		err := ok()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v\nkubelet:\n%s", what, err, lastLines(c.Log("kubelet.log"), 25))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// pod is a running pod as the test sees it.
+type pod struct {
+	name, ip, netns, uid string
+}
+
+// runningPod waits until the pod matching selector is Ready.
+func (c *cluster) runningPod(t *testing.T, selector string) pod {
+	t.Helper()
+	var p pod
+	c.waitFor(t, "pod "+selector+" Ready", func() error {
+		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", selector, "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+		if err != nil {
+			return err
+		}
+		f := strings.Fields(out)
+		if len(f) != 4 || f[3] != "True" {
+			return fmt.Errorf("not one Ready pod: %q", out)
+		}
+		p = pod{name: f[0], ip: f[1], uid: f[2]}
+		// After a sandbox is replaced the status may still show the old
+		// sandbox's address for a moment.
+		if p.netns, err = c.PodNetns("egress", p.name); err != nil {
+			return err
+		}
+		eth0, err := exec.Command("nsenter", "--net="+p.netns, "ip", "-o", "-4", "addr", "show", "eth0").CombinedOutput()
+		if err != nil || !strings.Contains(string(eth0), " "+p.ip+"/") {
+			return fmt.Errorf("status says %s, eth0 has %s (%v)", p.ip, eth0, err)
+		}
+		return nil
+	})
+	return p
+}
+
+func (c *cluster) gone(t *testing.T, selector string) {
+	t.Helper()
+	c.waitFor(t, "pods "+selector+" gone", func() error {
+		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", selector, "-o", "name")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) != "" {
+			return fmt.Errorf("still there: %s", out)
+		}
+		return nil
+	})
+}
+
+// testPod is a bare pod, attached to a NAD when nad is not empty.
+func testPod(name, nad string) string {
+	annotations := ""
+	if nad != "" {
+		annotations = "\n  annotations: {k8s.v1.cni.cncf.io/networks: " + nad + "}"
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %[1]s
+  namespace: egress
+  labels: {test: %[1]s}%[2]s
+spec:
+  containers: [{name: pause, image: %[3]q}]
+`, name, annotations, nstest.PauseImage)
+}
+
+// inPod runs a command in a pod's network namespace.
+func inPod(t *testing.T, netns string, argv ...string) string {
+	t.Helper()
+	out, err := exec.Command("nsenter", append([]string{"--net=" + netns}, argv...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(argv, " "), err, out)
+	}
+	return string(out)
+}
+
+var macLine = regexp.MustCompile(`link/ether \S+`)
+
+// egressState is what a router's network namespace holds for net1:
+// the link (less its random MAC), addresses, every route and the NAT.
+func egressState(t *testing.T, netns string) []string {
+	t.Helper()
+	var s []string
+	link := inPod(t, netns, "ip", "-d", "-o", "link", "show", "net1")
+	s = append(s, macLine.ReplaceAllString(regexp.MustCompile(`^\d+: `).ReplaceAllString(link, ""), "link/ether MAC"))
+	s = append(s, strings.Split(inPod(t, netns, "ip", "-o", "-4", "addr", "show", "net1"), "\n")...)
+	for _, fam := range []string{"-4", "-6"} {
+		s = append(s, strings.Split(inPod(t, netns, "ip", fam, "route", "show", "table", "all"), "\n")...)
+	}
+	s = append(s, nstest.NATLines(t, netns, 4)...)
+	// The pod's own cluster address differs from pod to pod, and IPv6
+	// link-local addresses come from the random MAC, after DAD.
+	eth0 := regexp.MustCompile(`10\.128\.1\.\d+`)
+	var out []string
+	for _, l := range s {
+		if !strings.Contains(l, "fe80:") {
+			out = append(out, eth0.ReplaceAllString(strings.TrimSpace(l), "POD-IP"))
+		}
+	}
+	return out
+}
+
+// networkStatus is one entry of Multus's k8s.v1.cni.cncf.io/network-status.
+type networkStatus struct {
+	Name      string   `json:"name"`
+	Interface string   `json:"interface"`
+	IPs       []string `json:"ips"`
+	Mac       string   `json:"mac"`
+	Default   bool     `json:"default"`
+	Gateway   []string `json:"gateway"`
+}
+
+func (c *cluster) networkStatus(t *testing.T, pod string) []networkStatus {
+	t.Helper()
+	out, err := c.Kubectl("get", "pod", "-n", "egress", pod, "-o", `jsonpath={.metadata.annotations.k8s\.v1\.cni\.cncf\.io/network-status}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st []networkStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("network-status %q: %v", out, err)
+	}
+	return st
+}
+
+// ask sends one TCP connection or UDP datagram from a pod and returns the
+// source address the external server saw.
+func ask(t *testing.T, from, proto, addr string) string {
+	t.Helper()
+	saw, err := nstest.Ask(from, proto, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nstest.SourceIP(saw)
+}
+
+// TestOnANode runs deploy/'s manifests on a real single-node cluster
+// (etcd, kube-apiserver, controller manager, scheduler, containerd with
+// runc, kubelet, Multus v4.3.0 thin): the router Deployment comes up with
+// net1 from egress-router through Multus, a client pod's TCP and UDP leave
+// from the reserved address, the single-plugin and conflist NADs give the
+// same router, and deleting a router leaves nothing on the node.
+func TestOnANode(t *testing.T) {
+	c := startCluster(t)
+	servers := map[string]*nstest.Server{}
+	for _, s := range []struct{ proto, addr string }{
+		{"tcp", "203.0.113.26:80"}, {"tcp", "203.0.113.27:443"}, {"udp", "10.0.0.99:80"},
+		{"tcp", singleServer + ":5000"}, {"udp", singleServer + ":5001"},
+	} {
+		srv, err := nstest.Serve(c.ext, s.proto, s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		servers[s.proto+" "+s.addr] = srv
+	}
+	c.Apply(t, testPod("client", ""))
+	client := c.runningPod(t, "test=client")
+
+	logBefore := fileSize(operatorLog)
+	if logBefore < 0 {
+		t.Cleanup(func() { os.Remove(operatorLog) })
+	}
+	before := nstest.MustTake(t, c.node)
+	router, err := os.ReadFile("kubernetes/router.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Apply(t, string(router))
+	var r pod
+	t.Run("deployment", func(t *testing.T) {
+		r = c.runningPod(t, "app=egress-router-cni")
+		// Multus reports what the plugin returned: check it against the pod.
+		status := c.networkStatus(t, r.name)
+		var net1 *networkStatus
+		for i := range status {
+			if status[i].Interface == "net1" {
+				net1 = &status[i]
+			}
+		}
+		if net1 == nil {
+			t.Fatalf("network-status has no net1: %+v", status)
+		}
+		var links []struct {
+			Address string `json:"address"`
+		}
+		if err := json.Unmarshal([]byte(inPod(t, r.netns, "ip", "-j", "link", "show", "net1")), &links); err != nil || len(links) != 1 {
+			t.Fatalf("net1 in the router pod: %v %+v", err, links)
+		}
+		want := networkStatus{Name: "egress/egress-router-cni-nad", Interface: "net1", IPs: []string{operatorIP},
+			Mac: links[0].Address, Gateway: []string{"192.168.3.1"}}
+		if !reflect.DeepEqual(*net1, want) {
+			t.Errorf("network-status net1 = %+v, want %+v", *net1, want)
+		}
+		if addr := inPod(t, r.netns, "ip", "-o", "-4", "addr", "show", "net1"); !strings.Contains(addr, operatorIP+"/24") {
+			t.Errorf("net1 in the pod: %s", addr)
+		}
+		// The Service selects the router pod.
+		c.waitFor(t, "EndpointSlice of app-egress", func() error {
+			out, err := c.Kubectl("get", "endpointslices", "-n", "egress", "-l", "kubernetes.io/service-name=app-egress",
+				"-o", "jsonpath={.items[*].endpoints[*].addresses[*]}")
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(out) != r.ip {
+				return fmt.Errorf("endpoints %q, want the router pod %s", out, r.ip)
+			}
+			return nil
+		})
+	})
+	if t.Failed() {
+		return
+	}
+	t.Run("traffic", func(t *testing.T) { operatorTraffic(t, c, client, r, servers) })
+	// A sandbox that dies is replaced while the pod lives on: kubelet stops
+	// it (DEL with its netns) and starts a new one (ADD). kubelet's garbage
+	// collector keeps a pod's latest dead sandbox, so a second death makes
+	// the first removable; containerd then calls DEL again with no netns
+	// and Multus, finding the pod, passes it on. That DEL must leave the
+	// running sandbox's router as it is.
+	t.Run("sandbox restart", func(t *testing.T) {
+		first := lastID(t, operatorLog, logBefore, "ADD")
+		id := first
+		for i := 0; i < 2; i++ {
+			var pid int
+			c.waitFor(t, "sandbox "+id+" running", func() (err error) {
+				pid, err = c.TaskPID(id)
+				return err
+			})
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			dead := id
+			c.waitFor(t, "a new sandbox", func() error {
+				if id = lastID(t, operatorLog, logBefore, "ADD"); id == dead {
+					return fmt.Errorf("no ADD since sandbox %s died", dead)
+				}
+				return nil
+			})
+		}
+		c.waitFor(t, "both DELs of the first dead sandbox", func() error {
+			with, without := 0, 0
+			for _, l := range delLines(operatorLog, logBefore) {
+				if strings.Contains(l, "DEL "+first+" ") {
+					if strings.Contains(l, `(netns "")`) {
+						without++
+					} else {
+						with++
+					}
+				}
+			}
+			if with != 1 || without < 1 {
+				return fmt.Errorf("DELs of %s: %d with its netns, %d without; want 1 and at least 1", first, with, without)
+			}
+			return nil
+		})
+		r = c.runningPod(t, "app=egress-router-cni")
+		operatorTraffic(t, c, client, r, servers)
+	})
+	t.Run("delete", func(t *testing.T) {
+		current := lastID(t, operatorLog, logBefore, "ADD")
+		if _, err := c.Kubectl("delete", "-n", "egress", "deployment/egress-router-cni-deployment", "service/app-egress"); err != nil {
+			t.Fatal(err)
+		}
+		c.gone(t, "app=egress-router-cni")
+		c.waitFor(t, "DEL of the deleted pod's sandbox", func() error {
+			for _, l := range delLines(operatorLog, logBefore) {
+				if strings.Contains(l, "DEL "+current+" ") && !strings.Contains(l, `(netns "")`) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no DEL of %s with its netns in %s", current, operatorLog)
+		})
+		before.Unchanged(t, c.node, "after the router pod was deleted")
+	})
+
+	// Both NAD forms give the same router, and both carry traffic.
+	states := map[string][]string{}
+	for _, form := range []struct{ pod, nad string }{{"single", "egress-router"}, {"conflist", "egress-router-chain"}} {
+		t.Run(form.pod, func(t *testing.T) {
+			c.Apply(t, testPod(form.pod, form.nad))
+			p := c.runningPod(t, "test="+form.pod)
+			states[form.pod] = egressState(t, p.netns)
+			if got := ask(t, client.netns, "tcp", p.ip+":5000"); got != singleIP {
+				t.Errorf("tcp to %s:5000: the server saw %s, want %s", p.ip, got, singleIP)
+			}
+			if got := ask(t, client.netns, "udp", p.ip+":5001"); got != singleIP {
+				t.Errorf("udp to %s:5001: the server saw %s, want %s", p.ip, got, singleIP)
+			}
+			if _, err := c.Kubectl("delete", "-n", "egress", "pod", form.pod); err != nil {
+				t.Fatal(err)
+			}
+			c.gone(t, "test="+form.pod)
+			before.Unchanged(t, c.node, "after pod "+form.pod+" was deleted")
+		})
+	}
+	if s, l := states["single"], states["conflist"]; s != nil && l != nil && !reflect.DeepEqual(s, l) {
+		t.Errorf("the two NAD forms differ:\nsingle:   %q\nconflist: %q", s, l)
+	}
+}
+
+// operatorTraffic sends TCP and UDP from the client pod to the router
+// made from nad-operator.yaml: each rule's server sees the reserved address.
+func operatorTraffic(t *testing.T, c *cluster, client, r pod, servers map[string]*nstest.Server) {
+	t.Helper()
+	for _, q := range []struct{ proto, to, server string }{
+		{"tcp", r.ip + ":8080", "tcp 203.0.113.26:80"}, // remote port differs
+		{"tcp", r.ip + ":8443", "tcp 203.0.113.27:443"},
+		{"udp", r.ip + ":80", "udp 10.0.0.99:80"},
+	} {
+		n := len(servers[q.server].Peers())
+		if got := ask(t, client.netns, q.proto, q.to); got != operatorIP {
+			t.Errorf("%s %s: the server saw %s, want the reserved %s", q.proto, q.to, got, operatorIP)
+		}
+		if peers := servers[q.server].Peers(); len(peers) != n+1 || nstest.SourceIP(peers[n]) != operatorIP {
+			t.Errorf("%s %s: did not arrive at %s from %s: %v", q.proto, q.to, q.server, operatorIP, peers)
+		}
+	}
+}
+
+// lastID returns the container ID of egress-router's last ADD (or DEL)
+// logged after offset.
+func lastID(t *testing.T, p string, offset int64, cmd string) string {
+	t.Helper()
+	b, _ := os.ReadFile(p)
+	if offset > 0 && offset <= int64(len(b)) {
+		b = b[offset:]
+	}
+	id := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.Index(l, "egress-router: "+cmd+" "); i >= 0 {
+			if f := strings.Fields(l[i:]); len(f) >= 3 {
+				id = f[2]
+			}
+		}
+	}
+	if id == "" {
+		t.Fatalf("no %s in %s", cmd, p)
+	}
+	return id
+}
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return -1
+	}
+	return st.Size()
+}
+
+// delLines returns egress-router's DEL log lines written after offset.
+func delLines(p string, offset int64) []string {
+	b, _ := os.ReadFile(p)
+	if offset > 0 && offset <= int64(len(b)) {
+		b = b[offset:]
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "DEL ") && strings.Contains(l, ": done") {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
