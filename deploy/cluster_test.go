@@ -417,6 +417,43 @@ func TestOnANode(t *testing.T) {
 	if s, l := states["single"], states["conflist"]; s != nil && l != nil && !reflect.DeepEqual(s, l) {
 		t.Errorf("the two NAD forms differ:\nsingle:   %q\nconflist: %q", s, l)
 	}
+
+	// ipConfig through the whole stack: Multus runs egress-router, which
+	// reads the pod's address and rules from a ConfigMap with a kubeconfig
+	// (the test's admin one stands in for Multus's).
+	t.Run("ipConfig", func(t *testing.T) {
+		c.Apply(t, fmt.Sprintf(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: router-ip, namespace: egress}
+data:
+  ip: '{"addresses": ["192.168.12.99/24"], "destinations": ["5000 tcp 192.168.12.91", "5001 udp 192.168.12.91"]}'
+---
+apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: egress-router-ipconfig, namespace: egress}
+spec:
+  config: '{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress-router-ipconfig",
+    "clusterCIDRs": ["10.128.0.0/14"],
+    "ipConfig": {"namespace": "egress", "name": "router-ip", "kubeconfig": %q,
+      "overrides": {"addresses": ["192.168.12.99/24"], "gateway": "192.168.12.1"}}}'
+`, c.Kubeconfig))
+		c.Apply(t, testPod("ipconfig", "egress-router-ipconfig"))
+		p := c.runningPod(t, "test=ipconfig")
+		if addr := inPod(t, p.netns, "ip", "-o", "-4", "addr", "show", "net1"); !strings.Contains(addr, singleIP+"/24") {
+			t.Errorf("net1 from the ConfigMap: %s", addr)
+		}
+		if got := ask(t, client.netns, "tcp", p.ip+":5000"); got != singleIP {
+			t.Errorf("tcp to %s:5000 (a ConfigMap rule): the server saw %s, want %s", p.ip, got, singleIP)
+		}
+		if got := ask(t, client.netns, "udp", p.ip+":5001"); got != singleIP {
+			t.Errorf("udp to %s:5001 (a ConfigMap rule): the server saw %s, want %s", p.ip, got, singleIP)
+		}
+		if _, err := c.Kubectl("delete", "-n", "egress", "pod", "ipconfig"); err != nil {
+			t.Fatal(err)
+		}
+		c.gone(t, "test=ipconfig")
+		before.Unchanged(t, c.node, "after pod ipconfig was deleted")
+	})
 }
 
 // operatorTraffic sends TCP and UDP from the client pod to the router
