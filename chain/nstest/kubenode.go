@@ -19,11 +19,11 @@ import (
 // manifest runs unchanged (it is never pulled: the node has no registry).
 const PauseImage = "registry.k8s.io/pause:3.10"
 
-// KubeNode is a real single-node Kubernetes cluster: etcd, kube-apiserver,
-// kube-controller-manager and kube-scheduler (from APIServer and the
-// control plane), containerd with runc, kubelet, and the Multus thin
-// plugin as the node's CNI config, delegating the cluster network to
-// upstream ptp with host-local IPAM.
+// KubeNode is a real single-node Kubernetes cluster: etcd and
+// kube-apiserver (APIServer), kube-controller-manager, kube-scheduler,
+// containerd with runc, kubelet, and the Multus thin plugin as the node's
+// CNI config, delegating the cluster network to upstream ptp with
+// host-local IPAM.
 //
 // Everything runs inside the test's node namespace. containerd and
 // kubelet share one private mount namespace in which the paths they
