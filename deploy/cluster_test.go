@@ -312,6 +312,31 @@ func TestOnANode(t *testing.T) {
 		if !reflect.DeepEqual(*net1, want) {
 			t.Errorf("network-status net1 = %+v, want %+v", *net1, want)
 		}
+		// ... and against the result egress-router gave.
+		raw, err := c.DelegateResult("egress-router-cni-nad", lastID(t, operatorLog, logBefore, "ADD"), "net1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Interfaces []struct{ Name, Mac string }
+			IPs        []struct{ Address, Gateway string }
+		}
+		if err := json.Unmarshal(raw, &res); err != nil {
+			t.Fatalf("cached result %s: %v", raw, err)
+		}
+		fromResult := networkStatus{Name: net1.Name, Interface: "net1"}
+		for _, i := range res.Interfaces {
+			if i.Name == "net1" {
+				fromResult.Mac = i.Mac
+			}
+		}
+		for _, ip := range res.IPs {
+			fromResult.IPs = append(fromResult.IPs, strings.Split(ip.Address, "/")[0])
+			fromResult.Gateway = append(fromResult.Gateway, ip.Gateway)
+		}
+		if !reflect.DeepEqual(*net1, fromResult) {
+			t.Errorf("network-status net1 = %+v, the plugin's result says %+v (%s)", *net1, fromResult, raw)
+		}
 		if addr := inPod(t, r.netns, "ip", "-o", "-4", "addr", "show", "net1"); !strings.Contains(addr, operatorIP+"/24") {
 			t.Errorf("net1 in the pod: %s", addr)
 		}

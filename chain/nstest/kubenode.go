@@ -496,6 +496,24 @@ func (n *KubeNode) TaskPID(id string) (int, error) {
 	return 0, fmt.Errorf("no running task %q:\n%s", id, out)
 }
 
+// DelegateResult returns the CNI result of one of Multus's delegates
+// (network name, container ID, interface) as libcni cached it in Multus's
+// cniDir: what the plugin returned to Multus.
+func (n *KubeNode) DelegateResult(network, containerID, ifName string) ([]byte, error) {
+	p := filepath.Join(n.Dir, "multus", "results", network+"-"+containerID+"-"+ifName)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var cached struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(b, &cached); err != nil || len(cached.Result) == 0 {
+		return nil, fmt.Errorf("%s: no result (%v): %s", p, err, b)
+	}
+	return cached.Result, nil
+}
+
 // Log returns one of the node's logs (kubelet.log, containerd.log,
 // multus.log, kube-scheduler.log, ...).
 func (n *KubeNode) Log(name string) string {
