@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -144,8 +143,8 @@ func (c *cluster) runningPod(t *testing.T, selector string) pod {
 		if p.netns, err = c.PodNetns("egress", p.name); err != nil {
 			return err
 		}
-		eth0, err := exec.Command("nsenter", "--net="+p.netns, "ip", "-o", "-4", "addr", "show", "eth0").CombinedOutput()
-		if err != nil || !strings.Contains(string(eth0), " "+p.ip+"/") {
+		eth0, err := nstest.InNS(p.netns, "ip", "-o", "-4", "addr", "show", "eth0")
+		if err != nil || !strings.Contains(eth0, " "+p.ip+"/") {
 			return fmt.Errorf("status says %s, eth0 has %s (%v)", p.ip, eth0, err)
 		}
 		return nil
@@ -187,11 +186,11 @@ spec:
 // inPod runs a command in a pod's network namespace.
 func inPod(t *testing.T, netns string, argv ...string) string {
 	t.Helper()
-	out, err := exec.Command("nsenter", append([]string{"--net=" + netns}, argv...)...).CombinedOutput()
+	out, err := nstest.InNS(netns, argv...)
 	if err != nil {
-		t.Fatalf("%s: %v: %s", strings.Join(argv, " "), err, out)
+		t.Fatal(err)
 	}
-	return string(out)
+	return out
 }
 
 var macLine = regexp.MustCompile(`link/ether \S+`)

@@ -32,13 +32,10 @@ func Pick[T any](ipt, nft T) T {
 	return nft
 }
 
-// inNS runs a command in a named namespace, or one given by path (a
-// pod's /proc/PID/ns/net).
-func inNS(netns string, argv ...string) (string, error) {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", netns}, argv...)...)
-	if filepath.IsAbs(netns) {
-		cmd = exec.Command("nsenter", append([]string{"--net=" + netns}, argv...)...)
-	}
+// InNS runs a command in a namespace given by name or by path (a pod's
+// /proc/PID/ns/net) and returns its output.
+func InNS(netns string, argv ...string) (string, error) {
+	cmd := exec.Command("nsenter", append([]string{"--net=" + Path(netns)}, argv...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("%s in %s: %v: %s", strings.Join(argv, " "), netns, err, out)
@@ -56,7 +53,7 @@ func NATLines(t testing.TB, netns string, family int) []string {
 	var out []string
 	if Backend() == nat.IPTables {
 		save := map[int]string{4: "iptables-save", 6: "ip6tables-save"}[family]
-		text, err := inNS(netns, save, "-t", "nat")
+		text, err := InNS(netns, save, "-t", "nat")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +65,7 @@ func NATLines(t testing.TB, netns string, family int) []string {
 		return out
 	}
 	fam := map[int]string{4: "ip", 6: "ip6"}[family]
-	text, err := inNS(netns, "nft", "list", "ruleset", fam)
+	text, err := InNS(netns, "nft", "list", "ruleset", fam)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,28 +110,28 @@ func StrayRule(t testing.TB, netns, egressIf string) (undo func()) {
 	t.Helper()
 	if Backend() == nat.IPTables {
 		rule := []string{"EGRESS-DNAT-" + egressIf, "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", "203.0.113.9"}
-		if _, err := inNS(netns, append([]string{"iptables", "-t", "nat", "-A"}, rule...)...); err != nil {
+		if _, err := InNS(netns, append([]string{"iptables", "-t", "nat", "-A"}, rule...)...); err != nil {
 			t.Fatal(err)
 		}
 		return func() {
-			if _, err := inNS(netns, append([]string{"iptables", "-t", "nat", "-D"}, rule...)...); err != nil {
+			if _, err := InNS(netns, append([]string{"iptables", "-t", "nat", "-D"}, rule...)...); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	table := nat.NFTTable(egressIf)
-	if _, err := inNS(netns, "nft", "add", "rule", "ip", table, "prerouting", "tcp", "dport", "22", "dnat", "to", "203.0.113.9", "comment", `"stray"`); err != nil {
+	if _, err := InNS(netns, "nft", "add", "rule", "ip", table, "prerouting", "tcp", "dport", "22", "dnat", "to", "203.0.113.9", "comment", `"stray"`); err != nil {
 		t.Fatal(err)
 	}
 	return func() {
-		text, err := inNS(netns, "nft", "-a", "list", "chain", "ip", table, "prerouting")
+		text, err := InNS(netns, "nft", "-a", "list", "chain", "ip", table, "prerouting")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, l := range strings.Split(text, "\n") {
 			if strings.Contains(l, `"stray"`) {
 				f := strings.Fields(l)
-				if _, err := inNS(netns, "nft", "delete", "rule", "ip", table, "prerouting", "handle", f[len(f)-1]); err != nil {
+				if _, err := InNS(netns, "nft", "delete", "rule", "ip", table, "prerouting", "handle", f[len(f)-1]); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -175,7 +172,7 @@ func RefuseNAT(t testing.TB, netns, egressIf string, family int) []string {
 	// is open.
 	fam := map[int]string{4: "ip", 6: "ip6"}[family]
 	table := nat.NFTTable(egressIf)
-	cmd := exec.Command("ip", "netns", "exec", netns, "nft", "-i")
+	cmd := exec.Command("nsenter", "--net="+Path(netns), "nft", "-i")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +183,7 @@ func RefuseNAT(t testing.TB, netns, egressIf string, family int) []string {
 	t.Cleanup(func() { in.Close(); _ = cmd.Wait() })
 	fmt.Fprintf(in, "add table %s %s { flags owner; }\n", fam, table)
 	for i := 0; i < 100; i++ {
-		if _, err := inNS(netns, "nft", "list", "table", fam, table); err == nil {
+		if _, err := InNS(netns, "nft", "list", "table", fam, table); err == nil {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -15,7 +15,6 @@ package nstest
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -57,17 +56,12 @@ type Topology struct {
 	Node, Ext, Far, Router, Client string
 }
 
-// Path returns a namespace's bind-mount path.
+// Path returns a namespace's bind-mount path (see nsutil.Path).
 func Path(name string) string { return nsutil.Path(name) }
 
 // NS opens a namespace of the topology, or one given by path; the caller
 // closes it.
-func NS(name string) (ns.NetNS, error) {
-	if filepath.IsAbs(name) {
-		return ns.GetNS(name)
-	}
-	return ns.GetNS(Path(name))
-}
+func NS(name string) (ns.NetNS, error) { return ns.GetNS(Path(name)) }
 
 func (t *Topology) all() []string { return []string{t.Client, t.Router, t.Far, t.Ext, t.Node} }
 

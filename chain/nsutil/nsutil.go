@@ -16,8 +16,14 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 )
 
-// Path returns a named namespace's bind-mount path.
-func Path(name string) string { return filepath.Join("/var/run/netns", name) }
+// Path returns a named namespace's bind-mount path; a name that is
+// already a path (a pod's /proc/PID/ns/net) is returned as it is.
+func Path(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join("/var/run/netns", name)
+}
 
 // IP runs one iproute2 batch in a namespace ("" = the current one).
 func IP(netns string, cmds ...string) error {
