@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/egress-router/egress-router/chain/nstest"
 	"github.com/egress-router/egress-router/chain/nsutil"
@@ -88,34 +87,11 @@ func startCluster(t *testing.T) *cluster {
 		}
 		c.Apply(t, string(b))
 	}
-	c.waitFor(t, "ServiceAccount egress/default", func() error {
+	c.WaitFor(t, "ServiceAccount egress/default", func() error {
 		_, err := c.Kubectl("get", "-n", "egress", "serviceaccount", "default")
 		return err
 	})
 	return c
-}
-
-func (c *cluster) waitFor(t *testing.T, what string, ok func() error) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		err := ok()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v\nkubelet:\n%s", what, err, lastLines(c.Log("kubelet.log"), 25))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 // pod is a running pod as the test sees it.
@@ -127,7 +103,7 @@ type pod struct {
 func (c *cluster) runningPod(t *testing.T, selector string) pod {
 	t.Helper()
 	var p pod
-	c.waitFor(t, "pod "+selector+" Ready", func() error {
+	c.WaitFor(t, "pod "+selector+" Ready", func() error {
 		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", selector, "-o",
 			`jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
 		if err != nil {
@@ -154,7 +130,7 @@ func (c *cluster) runningPod(t *testing.T, selector string) pod {
 
 func (c *cluster) gone(t *testing.T, selector string) {
 	t.Helper()
-	c.waitFor(t, "pods "+selector+" gone", func() error {
+	c.WaitFor(t, "pods "+selector+" gone", func() error {
 		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", selector, "-o", "name")
 		if err != nil {
 			return err
@@ -340,7 +316,7 @@ func TestOnANode(t *testing.T) {
 			t.Errorf("net1 in the pod: %s", addr)
 		}
 		// The Service selects the router pod.
-		c.waitFor(t, "EndpointSlice of app-egress", func() error {
+		c.WaitFor(t, "EndpointSlice of app-egress", func() error {
 			out, err := c.Kubectl("get", "endpointslices", "-n", "egress", "-l", "kubernetes.io/service-name=app-egress",
 				"-o", "jsonpath={.items[*].endpoints[*].addresses[*]}")
 			if err != nil {
@@ -367,7 +343,7 @@ func TestOnANode(t *testing.T) {
 		id := first
 		for i := 0; i < 2; i++ {
 			var pid int
-			c.waitFor(t, "sandbox "+id+" running", func() (err error) {
+			c.WaitFor(t, "sandbox "+id+" running", func() (err error) {
 				pid, err = c.TaskPID(id)
 				return err
 			})
@@ -375,14 +351,14 @@ func TestOnANode(t *testing.T) {
 				t.Fatal(err)
 			}
 			dead := id
-			c.waitFor(t, "a new sandbox", func() error {
+			c.WaitFor(t, "a new sandbox", func() error {
 				if id = lastID(t, operatorLog, logBefore, "ADD"); id == dead {
 					return fmt.Errorf("no ADD since sandbox %s died", dead)
 				}
 				return nil
 			})
 		}
-		c.waitFor(t, "both DELs of the first dead sandbox", func() error {
+		c.WaitFor(t, "both DELs of the first dead sandbox", func() error {
 			with, without := 0, 0
 			for _, l := range delLines(operatorLog, logBefore) {
 				if strings.Contains(l, "DEL "+first+" ") {
@@ -407,7 +383,7 @@ func TestOnANode(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.gone(t, "app=egress-router-cni")
-		c.waitFor(t, "DEL of the deleted pod's sandbox", func() error {
+		c.WaitFor(t, "DEL of the deleted pod's sandbox", func() error {
 			for _, l := range delLines(operatorLog, logBefore) {
 				if strings.Contains(l, "DEL "+current+" ") && !strings.Contains(l, `(netns "")`) {
 					return nil

@@ -113,9 +113,9 @@ func StartKubeNode(t *testing.T, netns, name, nodeIP, podSubnet, cniBin string) 
 	}
 	// The controller manager makes each namespace's default ServiceAccount;
 	// pods are refused until it exists.
-	n.waitFor(t, 60*time.Second, "ServiceAccount default/default", func() bool {
+	n.WaitFor(t, "ServiceAccount default/default", func() error {
 		_, err := n.Kubectl("get", "serviceaccount", "default")
-		return err == nil
+		return err
 	})
 	return n
 }
@@ -447,23 +447,29 @@ func stopProcess(pid int) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
+// tail returns the last lines of one of the node's logs.
 func (n *KubeNode) tail(log string, lines int) string {
-	b, _ := os.ReadFile(filepath.Join(n.Dir, log))
-	l := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	l := strings.Split(strings.TrimRight(n.Log(log), "\n"), "\n")
 	if len(l) > lines {
 		l = l[len(l)-lines:]
 	}
 	return strings.Join(l, "\n")
 }
 
-func (n *KubeNode) waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+// WaitFor polls ok for up to 90 s; then it fails the test with ok's last
+// error and the end of kubelet's log, where a pod's trouble shows first.
+func (n *KubeNode) WaitFor(t *testing.T, what string, ok func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not there after %v", what, d)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		err := ok()
+		if err == nil {
+			return
 		}
-		time.Sleep(200 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v\nkubelet:\n%s", what, err, n.tail("kubelet.log", 25))
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
