@@ -62,22 +62,7 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 	if err := a.certs(); err != nil {
 		t.Fatal(err)
 	}
-	start := func(name string, argv ...string) {
-		logf, err := os.Create(filepath.Join(d, name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("ip", append([]string{"netns", "exec", netns}, argv...)...)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			logf.Close()
-		})
-	}
+	start := func(name string, argv ...string) { startDaemon(t, d, netns, name, argv...) }
 	start("etcd", etcd, "--name", "t", "--data-dir", filepath.Join(d, "etcd"),
 		"--listen-client-urls", "http://127.0.0.1:23790", "--advertise-client-urls", "http://127.0.0.1:23790",
 		"--listen-peer-urls", "http://127.0.0.1:23800", "--initial-advertise-peer-urls", "http://127.0.0.1:23800",
@@ -105,6 +90,26 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// startDaemon runs a server in a namespace, logging to dir/name.log, and
+// kills it when the test ends (the servers keep nothing outside dir).
+func startDaemon(t *testing.T, dir, netns, name string, argv ...string) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("nsenter", append([]string{"--net=" + Path(netns)}, argv...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+	})
 }
 
 // Kubectl runs kubectl as the admin, inside the API server's namespace.

@@ -91,11 +91,11 @@ func StartKubeNode(t *testing.T, netns, name, nodeIP, podSubnet, cniBin string) 
 		}
 	}
 	t.Cleanup(n.stop)
-	n.daemon(t, "kube-controller-manager", filepath.Join(kubeBin, "kube-controller-manager"),
+	startDaemon(t, n.Dir, n.Netns, "kube-controller-manager", filepath.Join(kubeBin, "kube-controller-manager"),
 		"--kubeconfig="+api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10257",
 		"--service-account-private-key-file="+filepath.Join(api.dir, "sa.key"), "--root-ca-file="+filepath.Join(api.dir, "ca.crt"),
 		"--use-service-account-credentials=false")
-	n.daemon(t, "kube-scheduler", filepath.Join(kubeBin, "kube-scheduler"),
+	startDaemon(t, n.Dir, n.Netns, "kube-scheduler", filepath.Join(kubeBin, "kube-scheduler"),
 		"--kubeconfig="+api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10259")
 	if err := n.startKubelet(t); err != nil {
 		t.Fatal(err)
@@ -313,25 +313,6 @@ func (n *KubeNode) importPause() error {
 	}
 	_, err = n.ctr("images", "import", p)
 	return err
-}
-
-// daemon starts a control-plane process in the node's netns.
-func (n *KubeNode) daemon(t *testing.T, name string, argv ...string) {
-	t.Helper()
-	logf, err := os.Create(filepath.Join(n.Dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("nsenter", append([]string{"--net=" + Path(n.Netns)}, argv...)...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		stopProcess(cmd.Process.Pid)
-		_ = cmd.Wait()
-		logf.Close()
-	})
 }
 
 func (n *KubeNode) startKubelet(t *testing.T) error {
