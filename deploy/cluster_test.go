@@ -96,7 +96,7 @@ func startCluster(t *testing.T) *cluster {
 
 // pod is a running pod as the test sees it.
 type pod struct {
-	name, ip, netns, uid string
+	name, ip, netns string
 }
 
 // runningPod waits until the pod matching selector is Ready.
@@ -105,15 +105,15 @@ func (c *cluster) runningPod(t *testing.T, selector string) pod {
 	var p pod
 	c.WaitFor(t, "pod "+selector+" Ready", func() error {
 		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", selector, "-o",
-			`jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+			`jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
 		if err != nil {
 			return err
 		}
 		f := strings.Fields(out)
-		if len(f) != 4 || f[3] != "True" {
+		if len(f) != 3 || f[2] != "True" {
 			return fmt.Errorf("not one Ready pod: %q", out)
 		}
-		p = pod{name: f[0], ip: f[1], uid: f[2]}
+		p = pod{name: f[0], ip: f[1]}
 		// After a sandbox is replaced the status may still show the old
 		// sandbox's address for a moment.
 		if p.netns, err = c.PodNetns("egress", p.name); err != nil {
@@ -479,12 +479,8 @@ func operatorTraffic(t *testing.T, c *cluster, client, r pod, servers map[string
 // logged after offset.
 func lastID(t *testing.T, p string, offset int64, cmd string) string {
 	t.Helper()
-	b, _ := os.ReadFile(p)
-	if offset > 0 && offset <= int64(len(b)) {
-		b = b[offset:]
-	}
 	id := ""
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range logSince(p, offset) {
 		if i := strings.Index(l, "egress-router: "+cmd+" "); i >= 0 {
 			if f := strings.Fields(l[i:]); len(f) >= 3 {
 				id = f[2]
@@ -505,14 +501,19 @@ func fileSize(p string) int64 {
 	return st.Size()
 }
 
-// delLines returns egress-router's DEL log lines written after offset.
-func delLines(p string, offset int64) []string {
+// logSince returns the lines of a log file written after offset.
+func logSince(p string, offset int64) []string {
 	b, _ := os.ReadFile(p)
 	if offset > 0 && offset <= int64(len(b)) {
 		b = b[offset:]
 	}
+	return strings.Split(string(b), "\n")
+}
+
+// delLines returns egress-router's DEL log lines written after offset.
+func delLines(p string, offset int64) []string {
 	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range logSince(p, offset) {
 		if strings.Contains(l, "DEL ") && strings.Contains(l, ": done") {
 			out = append(out, l)
 		}
