@@ -31,6 +31,18 @@ func IO(format string, args ...any) *types.Error {
 	return types.NewError(types.ErrIOFailure, fmt.Sprintf(format, args...), "")
 }
 
+// TryAgain is a transient failure the runtime should retry (CNI code
+// 11), e.g. an API server that cannot be reached.
+func TryAgain(format string, args ...any) *types.Error {
+	return types.NewError(types.ErrTryAgainLater, fmt.Sprintf(format, args...), "")
+}
+
+// NotAvailable says the plugin cannot serve ADD now (CNI code 50, for
+// STATUS).
+func NotAvailable(format string, args ...any) *types.Error {
+	return types.NewError(types.ErrPluginNotAvailable, fmt.Sprintf(format, args...), "")
+}
+
 // Prefix adds context to err while keeping its CNI code when it has one.
 func Prefix(prefix string, err error) error {
 	if err == nil {

@@ -132,6 +132,8 @@ func TestConstructors(t *testing.T) {
 		{Env("CNI_%s is missing", "NETNS"), types.ErrInvalidEnvironmentVariables, "CNI_NETNS is missing"},
 		{Decode(errors.New("unexpected end")), types.ErrDecodingFailure, "failed to parse network configuration: unexpected end"},
 		{IO("cannot open %s", "/run/x"), types.ErrIOFailure, "cannot open /run/x"},
+		{TryAgain("API server %s unreachable", "10.0.0.1"), types.ErrTryAgainLater, "API server 10.0.0.1 unreachable"},
+		{NotAvailable("nftables: %v", "no"), types.ErrPluginNotAvailable, "nftables: no"},
 	}
 	for _, c := range cases {
 		if c.err.Code != c.code || c.err.Msg != c.msg {

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/netx"
 )
 
 // Protocols lists the accepted protocols, in the spelling iptables and nft use.
@@ -53,22 +54,14 @@ func (s Set) IPs() []net.IP {
 	return append(out, s.Fallbacks...)
 }
 
-// Fallback returns the fallback of an address family (4 or 6), or nil.
-func (s Set) Fallback(family int) net.IP {
+// Fallback returns the fallback of an address family, or nil.
+func (s Set) Fallback(family netx.Family) net.IP {
 	for _, ip := range s.Fallbacks {
-		if Family(ip) == family {
+		if netx.FamilyOf(ip) == family {
 			return ip
 		}
 	}
 	return nil
-}
-
-// Family returns 4 or 6.
-func Family(ip net.IP) int {
-	if ip.To4() != nil {
-		return 4
-	}
-	return 6
 }
 
 // String renders one rule back in the line syntax.
@@ -97,12 +90,12 @@ func (s Set) Lines() []string {
 func Parse(field string, entries []string, fallbackField, fallbackIP string) (Set, error) {
 	var set Set
 	type key struct {
-		family int
+		family netx.Family
 		proto  string
 		port   int
 	}
 	seen := map[key]string{}
-	fallbackLine := map[int]string{} // family -> line
+	fallbackLine := map[netx.Family]string{} // family -> line
 	lastFallback := ""
 	for i, entry := range entries {
 		for _, raw := range strings.Split(entry, "\n") {
@@ -124,18 +117,18 @@ func Parse(field string, entries []string, fallbackField, fallbackIP string) (Se
 				if err != nil {
 					return Set{}, cnierr.Config("%s: %v", where, err)
 				}
-				if prev, dup := fallbackLine[Family(ip)]; dup {
-					return Set{}, cnierr.Config("%s: a second IPv%d fallback after %q; only one fallback per address family", where, Family(ip), prev)
+				if prev, dup := fallbackLine[netx.FamilyOf(ip)]; dup {
+					return Set{}, cnierr.Config("%s: a second IPv%d fallback after %q; only one fallback per address family", where, netx.FamilyOf(ip), prev)
 				}
 				set.Fallbacks = append(set.Fallbacks, ip)
 				lastFallback = strings.TrimSpace(raw)
-				fallbackLine[Family(ip)] = lastFallback
+				fallbackLine[netx.FamilyOf(ip)] = lastFallback
 			case 3, 4:
 				r, err := parseRule(fields)
 				if err != nil {
 					return Set{}, cnierr.Config("%s: %v", where, err)
 				}
-				k := key{Family(r.IP), r.Proto, r.Port}
+				k := key{netx.FamilyOf(r.IP), r.Proto, r.Port}
 				if prev, dup := seen[k]; dup {
 					return Set{}, cnierr.Config("%s: local port %d/%s is already used by %q; local ports must be unique per protocol", where, r.Port, r.Proto, prev)
 				}
@@ -151,7 +144,7 @@ func Parse(field string, entries []string, fallbackField, fallbackIP string) (Se
 		if err != nil {
 			return Set{}, cnierr.Config("%s %q: %v", fallbackField, fallbackIP, err)
 		}
-		if prev, dup := fallbackLine[Family(ip)]; dup {
+		if prev, dup := fallbackLine[netx.FamilyOf(ip)]; dup {
 			return Set{}, cnierr.Config("%s %q and the fallback destination %q in %s are both set; give only one", fallbackField, fallbackIP, prev, field)
 		}
 		set.Fallbacks = append(set.Fallbacks, ip)
@@ -212,18 +205,11 @@ func parseHostIP(s string) (net.IP, error) {
 		if ones, bits := n.Mask.Size(); ones != bits {
 			return nil, fmt.Errorf("%q is a network of more than one address; a destination is a single host (/%d)", s, bits)
 		}
-		return canonical(ip), nil
+		return netx.Canonical(ip), nil
 	}
 	ip := net.ParseIP(s)
 	if ip == nil {
 		return nil, fmt.Errorf("%q is not an IP address", s)
 	}
-	return canonical(ip), nil
-}
-
-func canonical(ip net.IP) net.IP {
-	if v4 := ip.To4(); v4 != nil {
-		return v4
-	}
-	return ip
+	return netx.Canonical(ip), nil
 }

@@ -207,7 +207,7 @@ func TestRuleString(t *testing.T) {
 	}
 }
 
-// TestSetIPsAndFallback covers Set.IPs, Set.Fallback and Family.
+// TestSetIPsAndFallback covers Set.IPs and Set.Fallback.
 func TestSetIPsAndFallback(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -248,20 +248,4 @@ func TestSetIPsAndFallback(t *testing.T) {
 		}
 	}
 
-	families := []struct {
-		ip   net.IP
-		want int
-	}{
-		{net.ParseIP("10.1.0.1"), 4},          // 16-byte form
-		{net.ParseIP("10.1.0.1").To4(), 4},    // 4-byte form
-		{net.ParseIP("::ffff:10.1.0.1"), 4},   // IPv4-mapped
-		{net.ParseIP("2001:db8::1"), 6},       // IPv6
-		{net.ParseIP("::1"), 6},               // loopback
-		{net.ParseIP("64:ff9b::10.1.0.1"), 6}, // NAT64 prefix is IPv6
-	}
-	for _, f := range families {
-		if got := Family(f.ip); got != f.want {
-			t.Errorf("Family(%s) = %d, want %d", f.ip, got, f.want)
-		}
-	}
 }

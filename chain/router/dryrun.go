@@ -10,7 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/egress-router/egress-router/chain/attach"
-	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/nat"
 	"github.com/egress-router/egress-router/chain/route"
 )
@@ -66,7 +66,7 @@ func (c *Config) DryRun(w io.Writer) error {
 	}
 	for _, a := range c.Addrs {
 		if c.Gateway(a) == nil {
-			fmt.Fprintf(w, "# IPv%d gateway: inferred on the node at ADD\n", dest.Family(a.IP))
+			fmt.Fprintf(w, "# IPv%d gateway: inferred on the node at ADD\n", netx.FamilyOf(a.IP))
 		}
 	}
 	sets, err := c.Rules()

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/egress-router/egress-router/chain/cnierr"
-	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/route"
 )
 
@@ -43,7 +43,7 @@ func (c *Config) Resolve() error {
 		c.MasterAddrs = m.IPs
 	}
 	for _, a := range c.Addrs {
-		fam := dest.Family(a.IP)
+		fam := netx.FamilyOf(a.IP)
 		if c.gateway(fam) != nil {
 			continue
 		}
@@ -56,9 +56,9 @@ func (c *Config) Resolve() error {
 	return nil
 }
 
-func (c *Config) gateway(fam int) net.IP {
+func (c *Config) gateway(fam netx.Family) net.IP {
 	for _, g := range c.Gateways {
-		if dest.Family(g) == fam {
+		if netx.FamilyOf(g) == fam {
 			return g
 		}
 	}
@@ -66,7 +66,7 @@ func (c *Config) gateway(fam int) net.IP {
 }
 
 // Gateway returns the gateway of the address's family, or nil.
-func (c *Config) Gateway(a *net.IPNet) net.IP { return c.gateway(dest.Family(a.IP)) }
+func (c *Config) Gateway(a *net.IPNet) net.IP { return c.gateway(netx.FamilyOf(a.IP)) }
 
 // inferGateway picks the gateway of a main-table route through the master
 // that lies in the address's subnet (or, for a host address, in the

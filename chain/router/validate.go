@@ -9,6 +9,7 @@ import (
 
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/nat"
 	"github.com/egress-router/egress-router/chain/route"
@@ -181,24 +182,24 @@ func (c *Config) parseIP(field string, ip *IP) error {
 	if len(ip.Addresses) == 0 {
 		return cnierr.Config("%s.addresses: empty; give the reserved source address, e.g. \"192.168.12.99/24\"", field)
 	}
-	byFam := map[int]*net.IPNet{}
+	byFam := map[netx.Family]*net.IPNet{}
 	for i, s := range ip.Addresses {
 		a, err := parseAddress(s)
 		if err != nil {
 			return cnierr.Config("%s.addresses[%d] %q: %v", field, i, s, err)
 		}
-		fam := dest.Family(a.IP)
+		fam := netx.FamilyOf(a.IP)
 		if prev, dup := byFam[fam]; dup {
 			return cnierr.Config("%s.addresses: %s and %s are both IPv%d; an egress router has one reserved address per family", field, prev, a, fam)
 		}
 		byFam[fam] = a
 	}
-	for _, fam := range []int{4, 6} {
+	for _, fam := range netx.Families {
 		if a, ok := byFam[fam]; ok {
 			c.Addrs = append(c.Addrs, a)
 		}
 	}
-	gwFam := map[int]bool{}
+	gwFam := map[netx.Family]bool{}
 	for i, s := range ip.Gateway {
 		g := net.ParseIP(strings.TrimSpace(s))
 		if g == nil {
@@ -207,7 +208,7 @@ func (c *Config) parseIP(field string, ip *IP) error {
 		if v4 := g.To4(); v4 != nil {
 			g = v4
 		}
-		fam := dest.Family(g)
+		fam := netx.FamilyOf(g)
 		if byFam[fam] == nil {
 			return cnierr.Config("%s.gateway %s is IPv%d but %s.addresses has no IPv%d address", field, g, fam, field, fam)
 		}
