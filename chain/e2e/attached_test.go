@@ -8,11 +8,12 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/testnet"
 )
 
 // checkResult asserts the chain's final result: net1 in the pod with both
 // reserved addresses, and the routes egress-route added.
-func checkResult(t *testing.T, topo *nstest.Topology, version string, res *current.Result) {
+func checkResult(t *testing.T, topo *testnet.Topology, version string, res *current.Result) {
 	t.Helper()
 	if len(res.Interfaces) != 1 || res.Interfaces[0].Name != "net1" || res.Interfaces[0].Sandbox != nstest.Path(topo.Router) {
 		t.Fatalf("result interfaces = %+v, want net1 in %s", res.Interfaces, nstest.Path(topo.Router))
@@ -46,7 +47,7 @@ func checkResult(t *testing.T, topo *nstest.Topology, version string, res *curre
 
 // checkAttached asserts the router pod's routes and NAT and sends real
 // traffic through it.
-func checkAttached(t *testing.T, topo *nstest.Topology) {
+func checkAttached(t *testing.T, topo *testnet.Topology) {
 	t.Helper()
 	// The table reads like OpenShift's documented one (seed 001), plus the
 	// cluster, service and master-host routes it left out.
@@ -135,17 +136,17 @@ func checkAttached(t *testing.T, topo *nstest.Topology) {
 // checkTraffic sends TCP and UDP from the client pod (another cluster
 // subnet) to the router pod's cluster address and asserts which server
 // answered and which source it saw.
-func checkTraffic(t *testing.T, topo *nstest.Topology) {
+func checkTraffic(t *testing.T, topo *testnet.Topology) {
 	t.Helper()
 	cases := []struct {
 		name, proto, serverNS, listen, target, wantSrc string
 	}{
-		{"tcp port rule with remote port", "tcp", topo.Far, "203.0.113.5:8080", "10.129.2.31:80", nstest.ReservedIP},
-		{"udp port rule", "udp", topo.Far, "203.0.113.5:5353", "10.129.2.31:5353", nstest.ReservedIP},
-		{"tcp fallback on the egress subnet", "tcp", topo.Ext, "192.168.12.91:9999", "10.129.2.31:9999", nstest.ReservedIP},
-		{"udp fallback", "udp", topo.Ext, "192.168.12.91:7777", "10.129.2.31:7777", nstest.ReservedIP},
-		{"ipv6 tcp port rule", "tcp", topo.Far, "[fd00:203::5]:8080", "[fd00:129::31]:80", nstest.ReservedIP6},
-		{"ipv6 tcp fallback", "tcp", topo.Ext, "[fd00:12::91]:9999", "[fd00:129::31]:9999", nstest.ReservedIP6},
+		{"tcp port rule with remote port", "tcp", topo.Far, "203.0.113.5:8080", "10.129.2.31:80", testnet.ReservedIP},
+		{"udp port rule", "udp", topo.Far, "203.0.113.5:5353", "10.129.2.31:5353", testnet.ReservedIP},
+		{"tcp fallback on the egress subnet", "tcp", topo.Ext, "192.168.12.91:9999", "10.129.2.31:9999", testnet.ReservedIP},
+		{"udp fallback", "udp", topo.Ext, "192.168.12.91:7777", "10.129.2.31:7777", testnet.ReservedIP},
+		{"ipv6 tcp port rule", "tcp", topo.Far, "[fd00:203::5]:8080", "[fd00:129::31]:80", testnet.ReservedIP6},
+		{"ipv6 tcp fallback", "tcp", topo.Ext, "[fd00:12::91]:9999", "[fd00:129::31]:9999", testnet.ReservedIP6},
 	}
 	for _, c := range cases {
 		srv, err := nstest.Serve(c.serverNS, c.proto, c.listen)
@@ -167,15 +168,15 @@ func checkTraffic(t *testing.T, topo *nstest.Topology) {
 	}
 
 	// A macvlan cannot reach its own master: the route via eth0 must.
-	srv, err := nstest.Serve(topo.Node, "tcp", net.JoinHostPort(nstest.NodeMasterIP, "7000"))
+	srv, err := nstest.Serve(topo.Node, "tcp", net.JoinHostPort(testnet.NodeMasterIP, "7000"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	seen, err := nstest.Ask(topo.Router, "tcp", net.JoinHostPort(nstest.NodeMasterIP, "7000"))
+	seen, err := nstest.Ask(topo.Router, "tcp", net.JoinHostPort(testnet.NodeMasterIP, "7000"))
 	if err != nil {
 		t.Errorf("router to the master host's IP: %v", err)
-	} else if got := nstest.SourceIP(seen); got != nstest.RouterPodIP {
-		t.Errorf("the master host saw the router from %s, want its cluster address %s (via eth0)", got, nstest.RouterPodIP)
+	} else if got := nstest.SourceIP(seen); got != testnet.RouterPodIP {
+		t.Errorf("the master host saw the router from %s, want its cluster address %s (via eth0)", got, testnet.RouterPodIP)
 	}
 }

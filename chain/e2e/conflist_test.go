@@ -10,6 +10,7 @@ import (
 	nadutils "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/utils"
 
 	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/testnet"
 )
 
 // TestConflistLibcni runs the chain the way Multus and container runtimes
@@ -67,7 +68,7 @@ func checkNetworkStatus(t *testing.T, res types.Result) {
 
 // checkNoticesTampering deletes one NAT rule and then one route by hand
 // and expects CHECK to fail each time, then restores the attachment.
-func checkNoticesTampering(t *testing.T, topo *nstest.Topology, r *libcniRuntime) {
+func checkNoticesTampering(t *testing.T, topo *testnet.Topology, r *libcniRuntime) {
 	t.Helper()
 	tamper := []struct {
 		what    string

@@ -18,6 +18,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/testnet"
 )
 
 // conflist is the example adapted to the test network: the
@@ -41,14 +42,14 @@ var seq atomic.Int32
 
 // up builds a fresh test network for one test and removes it at the end,
 // checking that the root namespace was not changed.
-func up(t *testing.T) *nstest.Topology {
+func up(t *testing.T) *testnet.Topology {
 	t.Helper()
 	nstest.Need(t)
 	root, err := nstest.Take("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo, err := nstest.Up(fmt.Sprintf("e2e%d-%d-", os.Getpid()%10000, seq.Add(1)))
+	topo, err := testnet.Up(fmt.Sprintf("e2e%d-%d-", os.Getpid()%10000, seq.Add(1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func up(t *testing.T) *nstest.Topology {
 
 // inNode runs f with the current thread in the topology's node namespace,
 // where a runtime would run the plugins.
-func inNode(t *testing.T, topo *nstest.Topology, f func() error) error {
+func inNode(t *testing.T, topo *testnet.Topology, f func() error) error {
 	t.Helper()
 	n, err := nstest.NS(topo.Node)
 	if err != nil {
@@ -85,7 +86,7 @@ type libcniRuntime struct {
 	rt   *libcni.RuntimeConf
 }
 
-func newLibcni(t *testing.T, topo *nstest.Topology, conf []byte) *libcniRuntime {
+func newLibcni(t *testing.T, topo *testnet.Topology, conf []byte) *libcniRuntime {
 	t.Helper()
 	list, err := libcni.NetworkConfFromBytes(conf)
 	if err != nil {
@@ -98,7 +99,7 @@ func newLibcni(t *testing.T, topo *nstest.Topology, conf []byte) *libcniRuntime 
 	}
 }
 
-func (r *libcniRuntime) add(t *testing.T, topo *nstest.Topology) (types.Result, error) {
+func (r *libcniRuntime) add(t *testing.T, topo *testnet.Topology) (types.Result, error) {
 	var res types.Result
 	err := inNode(t, topo, func() (err error) {
 		res, err = r.cni.AddNetworkList(context.Background(), r.list, r.rt)
@@ -107,16 +108,16 @@ func (r *libcniRuntime) add(t *testing.T, topo *nstest.Topology) (types.Result, 
 	return res, err
 }
 
-func (r *libcniRuntime) check(t *testing.T, topo *nstest.Topology) error {
+func (r *libcniRuntime) check(t *testing.T, topo *testnet.Topology) error {
 	return inNode(t, topo, func() error { return r.cni.CheckNetworkList(context.Background(), r.list, r.rt) })
 }
 
-func (r *libcniRuntime) del(t *testing.T, topo *nstest.Topology) error {
+func (r *libcniRuntime) del(t *testing.T, topo *testnet.Topology) error {
 	return inNode(t, topo, func() error { return r.cni.DelNetworkList(context.Background(), r.list, r.rt) })
 }
 
 // cnitool runs the real cnitool binary in the node namespace.
-func cnitool(t *testing.T, topo *nstest.Topology, netconfDir, verb, netns string) (string, error) {
+func cnitool(t *testing.T, topo *testnet.Topology, netconfDir, verb, netns string) (string, error) {
 	t.Helper()
 	bin := nstest.BinDir(t)
 	cmd := exec.Command("ip", "netns", "exec", topo.Node, filepath.Join(bin, "cnitool"), verb, "egress-router", netns, "-i", "net1")

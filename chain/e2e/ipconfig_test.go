@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/testnet"
 )
 
 // TestIPConfig runs egress-router with ipConfig against a real etcd and
@@ -88,14 +89,14 @@ data:
 			t.Errorf("result lacks the address or the forced gateway: %s", out.Stdout)
 		}
 		// Traffic to a kept port leaves from the reserved address.
-		srv, err := nstest.Serve(topo.Far, "tcp", nstest.FarServerIP+":8080")
+		srv, err := nstest.Serve(topo.Far, "tcp", testnet.FarServerIP+":8080")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer srv.Close()
-		saw, err := nstest.Ask(topo.Client, "tcp", nstest.RouterPodIP+":80")
-		if err != nil || nstest.SourceIP(saw) != nstest.ReservedIP {
-			t.Errorf("the server saw %q (%v), want %s", saw, err, nstest.ReservedIP)
+		saw, err := nstest.Ask(topo.Client, "tcp", testnet.RouterPodIP+":80")
+		if err != nil || nstest.SourceIP(saw) != testnet.ReservedIP {
+			t.Errorf("the server saw %q (%v), want %s", saw, err, testnet.ReservedIP)
 		}
 		if out := runRouter("DEL", conf("allowed", api.Kubeconfig)); out.ExitCode != 0 {
 			t.Fatalf("DEL: %s", out.Stdout)

@@ -3,6 +3,7 @@ package nstest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/egress-router/egress-router/chain/testnet"
 	"os"
 	"testing"
 )
@@ -10,7 +11,7 @@ import (
 // Attached is a router pod whose net1 was made by the real upstream
 // macvlan + static plugins, ready for a chained plugin.
 type Attached struct {
-	Topo       *Topology
+	Topo       *testnet.Topology
 	Bin        string
 	Version    string
 	PrevResult json.RawMessage
@@ -49,7 +50,7 @@ func (a *Attached) Conf(typ, fields string, withPrev bool) []byte {
 func Attach(t *testing.T, prefix, version string, dualStack bool) *Attached {
 	t.Helper()
 	Need(t)
-	topo, err := Up(fmt.Sprintf("%s%d-", prefix, os.Getpid()%100000))
+	topo, err := testnet.Up(fmt.Sprintf("%s%d-", prefix, os.Getpid()%100000))
 	if err != nil {
 		t.Fatal(err)
 	}

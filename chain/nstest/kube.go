@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"github.com/egress-router/egress-router/chain/testnet"
 	"math/big"
 	"net"
 	"os"
@@ -74,7 +75,7 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 		"--token-auth-file="+filepath.Join(d, "tokens.csv"), "--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+filepath.Join(d, "sa.pub"), "--service-account-signing-key-file="+filepath.Join(d, "sa.key"),
-		"--service-cluster-ip-range="+ServiceCIDR, "--endpoint-reconciler-type=none", "--enable-priority-and-fairness=false")
+		"--service-cluster-ip-range="+testnet.ServiceCIDR, "--endpoint-reconciler-type=none", "--enable-priority-and-fairness=false")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if _, err := a.Kubectl("get", "--raw", "/readyz"); err == nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/egress-router/egress-router/chain/testnet"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -103,7 +104,7 @@ func TestAnnounce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v4, v6 := net.ParseIP(nstest.ReservedIP).To4(), net.ParseIP(nstest.ReservedIP6)
+	v4, v6 := net.ParseIP(testnet.ReservedIP).To4(), net.ParseIP(testnet.ReservedIP6)
 	ops := map[uint16]bool{}
 	na := false
 	for _, f := range frames {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/egress-router/egress-router/chain/testnet"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +39,7 @@ var seq atomic.Int32
 // pod is a router pod on a fresh test network, with runtime-style calls of
 // the egress-router binary from the node namespace.
 type pod struct {
-	topo *nstest.Topology
+	topo *testnet.Topology
 	bin  string
 }
 
@@ -46,7 +47,7 @@ func newPod(t *testing.T) *pod {
 	t.Helper()
 	nstest.Need(t)
 	bin := nstest.BinDir(t)
-	topo, err := nstest.Up(fmt.Sprintf("er%d-%d-", os.Getpid()%10000, seq.Add(1)))
+	topo, err := testnet.Up(fmt.Sprintf("er%d-%d-", os.Getpid()%10000, seq.Add(1)))
 	if err != nil {
 		t.Fatal(err)
 	}

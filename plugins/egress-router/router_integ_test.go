@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/egress-router/egress-router/chain/testnet"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,12 +18,12 @@ import (
 func TestSeed001(t *testing.T) {
 	p := newPod(t)
 	before := nstest.MustTake(t, p.topo.Router)
-	srv, err := nstest.Serve(p.topo.Ext, "tcp", nstest.SubnetServerIP+":8080")
+	srv, err := nstest.Serve(p.topo.Ext, "tcp", testnet.SubnetServerIP+":8080")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	usrv, err := nstest.Serve(p.topo.Ext, "udp", nstest.SubnetServerIP+":5353")
+	usrv, err := nstest.Serve(p.topo.Ext, "udp", testnet.SubnetServerIP+":5353")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,18 +90,18 @@ func TestSeed001(t *testing.T) {
 	// shares eth0's subnet, so replies need no cluster routes.
 	for _, proto := range []string{"tcp", "udp"} {
 		port := map[string]string{"tcp": "8080", "udp": "5353"}[proto]
-		saw, err := nstest.Ask(p.topo.Node, proto, nstest.RouterPodIP+":"+port)
+		saw, err := nstest.Ask(p.topo.Node, proto, testnet.RouterPodIP+":"+port)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if nstest.SourceIP(saw) != nstest.ReservedIP {
-			t.Errorf("%s: the server saw %s, want the reserved %s", proto, saw, nstest.ReservedIP)
+		if nstest.SourceIP(saw) != testnet.ReservedIP {
+			t.Errorf("%s: the server saw %s, want the reserved %s", proto, saw, testnet.ReservedIP)
 		}
 	}
 	// The master host is reached over eth0 (a macvlan child cannot reach
 	// its master directly).
-	if saw := sh(t, p.topo.Router, "ip", "route", "get", nstest.NodeMasterIP); !strings.Contains(saw, "dev eth0") {
-		t.Errorf("route to the master %s: %s", nstest.NodeMasterIP, saw)
+	if saw := sh(t, p.topo.Router, "ip", "route", "get", testnet.NodeMasterIP); !strings.Contains(saw, "dev eth0") {
+		t.Errorf("route to the master %s: %s", testnet.NodeMasterIP, saw)
 	}
 
 	// CHECK with the ADD result passes; it notices a rule removed by hand.
@@ -146,17 +147,17 @@ func TestVersionsAndDualStack(t *testing.T) {
         "fallbackIP": "192.168.12.91"},
  "interfaceArgs": {"mode": "Bridge"},
  "clusterCIDRs": ["10.128.0.0/14", "fd00:100::/24"], "serviceCIDRs": ["172.30.0.0/16"]}`, v)
-			far, err := nstest.Serve(p.topo.Far, "tcp", nstest.FarServerIP+":8080")
+			far, err := nstest.Serve(p.topo.Far, "tcp", testnet.FarServerIP+":8080")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer far.Close()
-			far6, err := nstest.Serve(p.topo.Far, "tcp", "["+nstest.FarServerIP6+"]:8080")
+			far6, err := nstest.Serve(p.topo.Far, "tcp", "["+testnet.FarServerIP6+"]:8080")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer far6.Close()
-			fb, err := nstest.Serve(p.topo.Ext, "tcp", nstest.SubnetServerIP+":9999")
+			fb, err := nstest.Serve(p.topo.Ext, "tcp", testnet.SubnetServerIP+":9999")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,16 +165,16 @@ func TestVersionsAndDualStack(t *testing.T) {
 
 			out := ok(t, "ADD", run(t, p.call("ADD"), conf))
 			res := result(t, out)
-			if len(res.IPs) != 2 || res.IPs[1].Gateway.String() != nstest.GatewayIP6 || res.IPs[0].Gateway.String() != nstest.GatewayIP {
+			if len(res.IPs) != 2 || res.IPs[1].Gateway.String() != testnet.GatewayIP6 || res.IPs[0].Gateway.String() != testnet.GatewayIP {
 				t.Errorf("ips %v: want both families with the inferred gateways", res.IPs)
 			}
 			if got := rawVersion(t, out); got != v {
 				t.Errorf("result is version %q, want the config's %s", got, v)
 			}
 			for _, c := range []struct{ proto, to, want string }{
-				{"tcp", nstest.RouterPodIP + ":80", nstest.ReservedIP},
-				{"tcp", "[" + nstest.RouterPodIP6 + "]:80", nstest.ReservedIP6},
-				{"tcp", nstest.RouterPodIP + ":9999", nstest.ReservedIP},
+				{"tcp", testnet.RouterPodIP + ":80", testnet.ReservedIP},
+				{"tcp", "[" + testnet.RouterPodIP6 + "]:80", testnet.ReservedIP6},
+				{"tcp", testnet.RouterPodIP + ":9999", testnet.ReservedIP},
 			} {
 				saw, err := nstest.Ask(p.topo.Client, c.proto, c.to)
 				if err != nil {

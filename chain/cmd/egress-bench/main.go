@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/egress-router/egress-router/chain/testnet"
 	"io"
 	"os"
 	"os/exec"
@@ -31,7 +32,6 @@ import (
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/version"
 
-	"github.com/egress-router/egress-router/chain/nstest"
 	"github.com/egress-router/egress-router/chain/nsutil"
 )
 
@@ -77,7 +77,7 @@ func run(argv []string, w io.Writer) error {
 	}
 	// Build the network, then run the measuring part inside the node
 	// namespace, where a runtime runs plugins.
-	topo, err := nstest.Up(fmt.Sprintf("eb%d-", os.Getpid()%100000))
+	topo, err := testnet.Up(fmt.Sprintf("eb%d-", os.Getpid()%100000))
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func forms(backend string) []form {
 	out := []form{{name: "bare macvlan+static", list: mustList(map[string]any{
 		"cniVersion": "1.1.0", "name": "bare", "plugins": []any{macvlan("192.168.12.99/24")}})}}
 	for _, n := range []int{1, 16, 1000} {
-		route := map[string]any{"type": "egress-route", "clusterCIDRs": []string{nstest.ClusterCIDR}, "serviceCIDRs": []string{nstest.ServiceCIDR}}
+		route := map[string]any{"type": "egress-route", "clusterCIDRs": []string{testnet.ClusterCIDR}, "serviceCIDRs": []string{testnet.ServiceCIDR}}
 		nat := map[string]any{"type": "egress-nat", "destinations": dests(n)}
 		single := singleConf("192.168.12.99/24", n)
 		if backend != "" {
@@ -147,7 +147,7 @@ func singleConf(addr string, n int) map[string]any {
 	return map[string]any{"type": "egress-router",
 		"ip":            map[string]any{"addresses": []string{addr}, "gateway": "192.168.12.1", "destinations": dests(n)},
 		"interfaceArgs": map[string]any{"master": "ext0"},
-		"clusterCIDRs":  []string{nstest.ClusterCIDR}, "serviceCIDRs": []string{nstest.ServiceCIDR}}
+		"clusterCIDRs":  []string{testnet.ClusterCIDR}, "serviceCIDRs": []string{testnet.ServiceCIDR}}
 }
 
 // recorder is libcni's executor for the memory pass: it runs each plugin

@@ -1,12 +1,12 @@
 // topo builds or removes the demo's network of namespaces (see
-// chain/nstest): topo up PREFIX | topo down PREFIX.
+// chain/testnet): topo up PREFIX | topo down PREFIX.
 package main
 
 import (
 	"fmt"
 	"os"
 
-	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/testnet"
 )
 
 func main() {
@@ -14,13 +14,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: topo up|down PREFIX")
 		os.Exit(2)
 	}
-	p := os.Args[2]
-	t := &nstest.Topology{Prefix: p, Node: p + "node", Ext: p + "ext", Far: p + "far", Router: p + "router", Client: p + "client"}
 	var err error
 	if os.Args[1] == "up" {
-		t, err = nstest.Up(p)
+		_, err = testnet.Up(os.Args[2])
 	} else {
-		err = t.Down()
+		err = testnet.Named(os.Args[2]).Down()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "topo:", err)

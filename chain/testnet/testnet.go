@@ -1,5 +1,7 @@
-// Package nstest builds the egress-router test network out of network
-// namespaces on this host, for the tests and the demo. Nothing in it
+// Package testnet builds the egress-router test network out of network
+// namespaces on this host, for the tests, the demo and the benchmark. It
+// does not import testing, so the demo and benchmark binaries do not link
+// the test harness (chain/nstest). Nothing in it
 // touches the root namespace: every link, address and route is inside
 // namespaces it creates, and Down deletes them all.
 //
@@ -11,13 +13,11 @@
 //	                                        ext (ext1 192.168.12.1/24 gateway, .91 server; far0 203.0.113.1/24)
 //
 // Every network also has an IPv6 twin (fd00:…).
-package nstest
+package testnet
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/egress-router/egress-router/chain/nsutil"
 )
@@ -56,22 +56,21 @@ type Topology struct {
 	Node, Ext, Far, Router, Client string
 }
 
-// Path returns a namespace's bind-mount path (see nsutil.Path).
-func Path(name string) string { return nsutil.Path(name) }
-
-// NS opens a namespace of the topology, or one given by path; the caller
-// closes it.
-func NS(name string) (ns.NetNS, error) { return ns.GetNS(Path(name)) }
-
 func (t *Topology) all() []string { return []string{t.Client, t.Router, t.Far, t.Ext, t.Node} }
 
 // ip runs one iproute2 batch in a namespace.
 func ip(netns string, cmds ...string) error { return nsutil.IP(netns, cmds...) }
 
+// Named is the topology whose namespace names start with prefix, whether
+// it is up or not (Down removes whatever of it exists).
+func Named(prefix string) *Topology {
+	return &Topology{Prefix: prefix, Node: prefix + "node", Ext: prefix + "ext", Far: prefix + "far", Router: prefix + "router", Client: prefix + "client"}
+}
+
 // Up builds the test network with namespace names starting with prefix.
 // On error it removes whatever it made.
 func Up(prefix string) (t *Topology, err error) {
-	t = &Topology{Prefix: prefix, Node: prefix + "node", Ext: prefix + "ext", Far: prefix + "far", Router: prefix + "router", Client: prefix + "client"}
+	t = Named(prefix)
 	defer func() {
 		if err != nil {
 			t.Down()
