@@ -19,10 +19,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/egress-router/egress-router/chain/config"
 	"github.com/egress-router/egress-router/chain/dest"
-	"github.com/egress-router/egress-router/chain/nat"
-	"github.com/egress-router/egress-router/chain/route"
-	"github.com/egress-router/egress-router/chain/router"
 )
 
 // operatorConfig is the operator's rendered spec.config for a typical
@@ -98,14 +96,15 @@ func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition) []dest.Rule {
 	}
 	if _, ok := probe["plugins"]; !ok {
 		// The single plugin, as Multus would hand it to libcni.
+		//lint:ignore SA1019 Multus v4.3 loads a single-plugin config with ConfFromBytes; test what it does
 		if _, err := libcni.ConfFromBytes(cfg); err != nil {
 			t.Fatalf("%s: libcni: %v", n.Name, err)
 		}
-		c, err := router.Parse(cfg, router.Env{IfName: "net1"})
+		dests, err := config.Validate(config.EgressRouter, cfg, config.Env{IfName: "net1"})
 		if err != nil {
 			t.Fatalf("%s: egress-router rejects its config: %v", n.Name, err)
 		}
-		return c.Destinations.Rules
+		return dests.Rules
 	}
 	l, err := libcni.ConfListFromBytes(cfg)
 	if err != nil {
@@ -124,23 +123,15 @@ func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition) []dest.Rule {
 				t.Errorf("%s: %s needs a master and static IPAM: %s", n.Name, p.Network.Type, p.Bytes)
 			}
 		case "egress-route":
-			var o route.Options
-			if err := json.Unmarshal(p.Bytes, &o); err != nil {
-				t.Fatalf("%s: egress-route: %v", n.Name, err)
-			}
-			if _, err := o.Config(); err != nil {
+			if _, err := config.Validate(config.EgressRoute, p.Bytes, config.Env{IfName: "net1"}); err != nil {
 				t.Errorf("%s: egress-route rejects its config: %v", n.Name, err)
 			}
 		case "egress-nat":
-			var o nat.Options
-			if err := json.Unmarshal(p.Bytes, &o); err != nil {
-				t.Fatalf("%s: egress-nat: %v", n.Name, err)
-			}
-			parsed, err := o.Parse()
+			dests, err := config.Validate(config.EgressNAT, p.Bytes, config.Env{IfName: "net1"})
 			if err != nil {
 				t.Fatalf("%s: egress-nat rejects its config: %v", n.Name, err)
 			}
-			rules = parsed.Destinations.Rules
+			rules = dests.Rules
 		default:
 			t.Errorf("%s: plugin %q is not one we ship", n.Name, p.Network.Type)
 		}
@@ -166,7 +157,7 @@ func TestManifests(t *testing.T) {
 	// The single and conflist forms describe the same router.
 	single, chain := o.nads["egress/egress-router"], o.nads["egress/egress-router-chain"]
 	if single != nil && chain != nil {
-		c, _ := router.Parse([]byte(single.Spec.Config), router.Env{IfName: "net1"})
+		c, _ := config.ParseRouter([]byte(single.Spec.Config), config.Env{IfName: "net1"})
 		c.Interface.Master = "ens4" // the conflist names it; the single form infers it
 		var fromSingle, inFile map[string]any
 		b, _ := json.Marshal(c.Conflist())

@@ -102,6 +102,7 @@ func TestSinglePluginEqualsConflist(t *testing.T) {
 			rt := &libcni.RuntimeConf{ContainerID: "ctr-" + topo.Prefix, NetNS: nstest.Path(topo.Router), IfName: "net1"}
 			ctx := context.Background()
 
+			//lint:ignore SA1019 Multus v4.3 loads a single-plugin config with ConfFromBytes; test what it does
 			conf, err := libcni.ConfFromBytes([]byte(single))
 			if err != nil {
 				t.Fatal(err)

@@ -59,6 +59,11 @@ func New(prefix, file string, level Level) *Logger {
 	return l
 }
 
+// To logs to w.
+func To(w io.Writer, prefix string, level Level) *Logger {
+	return &Logger{w: w, level: level, prefix: prefix}
+}
+
 // Discard returns a logger that writes nothing.
 func Discard() *Logger { return &Logger{w: io.Discard, level: Error} }
 

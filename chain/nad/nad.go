@@ -2,7 +2,7 @@
 // NetworkAttachmentDefinition, with the NAD client's own types, in either
 // form Multus accepts: the single egress-router plugin or the conflist.
 //
-// It is kept out of package router so the plugins never link the
+// It is kept out of package config so the plugins never link the
 // Kubernetes API machinery.
 package nad
 
@@ -13,7 +13,7 @@ import (
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/egress-router/egress-router/chain/router"
+	"github.com/egress-router/egress-router/chain/config"
 )
 
 // Form is the shape of the NAD's spec.config.
@@ -27,7 +27,7 @@ const (
 )
 
 // Render builds the NAD. name defaults to the network's name.
-func Render(c *router.Config, namespace, name string, form Form) (*nadv1.NetworkAttachmentDefinition, error) {
+func Render(c *config.Router, namespace, name string, form Form) (*nadv1.NetworkAttachmentDefinition, error) {
 	var v any
 	switch form {
 	case Single:

@@ -4,16 +4,21 @@ import (
 	"os"
 	"strings"
 
-	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/egress-router/egress-router/chain/netx"
 )
 
-// Backends that install the NAT.
+// Backend names a way of installing the NAT.
+type Backend string
+
+// The backends. Auto picks nftables unless the pod already uses legacy
+// iptables NAT (then iptables, so both stay in one place for whoever
+// reads them).
 const (
-	// Auto picks nftables unless the pod already uses legacy iptables NAT
-	// (then iptables, so both stay in one place for whoever reads them).
-	Auto     = "auto"
-	IPTables = "iptables"
-	NFTables = "nftables"
+	Auto     Backend = "auto"
+	IPTables Backend = "iptables"
+	NFTables Backend = "nftables"
 )
 
 // BackendEnv, when set to iptables or nftables, replaces auto: a node-wide
@@ -21,30 +26,67 @@ const (
 // suite against each backend).
 const BackendEnv = "EGRESS_NAT_BACKEND"
 
-// ParseBackend validates a `backend` field; "" is auto.
-func ParseBackend(field, s string) (string, error) {
-	switch b := strings.ToLower(strings.TrimSpace(s)); b {
-	case "", Auto:
-		return Auto, nil
-	case IPTables, NFTables:
-		return b, nil
+// backend is one way of writing rulesets into a pod. Each lives in a file
+// of its own; what they render is built without I/O in its *_rules.go.
+type backend interface {
+	// apply installs the rulesets, replacing the attachment's previous
+	// ones, and records the forwarding marker for the families in
+	// markForwarding. On failure nothing of it stays.
+	apply(p pod, sets []Ruleset, markForwarding []netx.Family) error
+	// check verifies the rulesets are installed exactly.
+	check(p pod, sets []Ruleset) error
+	// remove deletes the egress interface's NAT in the families and
+	// reports what the backend still holds there.
+	remove(p pod, egress string, fams []netx.Family) (map[netx.Family]holding, error)
+	// release drops the backend's forwarding marker of the families.
+	release(p pod, fams []netx.Family) error
+}
+
+// holding is what a backend holds in a pod for one family after a
+// removal: other attachments' NAT, the forwarding marker, and (nftables
+// only) iptables-nft's nat table, which says iptables is in use.
+type holding struct {
+	others, marker, xtables bool
+}
+
+func (b Backend) impl() backend {
+	if b == IPTables {
+		return iptablesBackend{}
 	}
-	return "", cnierr.Config("%s %q is not a NAT backend; use iptables, nftables or auto", field, s)
+	return nftablesBackend{}
+}
+
+// pod is the pod's network namespace as the backends use it: nftables
+// opens its netlink socket there by file descriptor, iptables runs its
+// tools on the calling thread switched into it.
+type pod struct{ ns ns.NetNS }
+
+func (p pod) fd() int { return int(p.ns.Fd()) }
+
+// in runs f inside the pod's netns on the current (locked) thread.
+func (p pod) in(f func() error) error { return p.ns.Do(func(ns.NetNS) error { return f() }) }
+
+// unlocked runs f on a goroutine of its own. Plugins lock their main
+// goroutine to its thread (namespace switches are per thread), and a
+// locked goroutine hands its thread over on every blocking netlink read.
+// The nftables work needs no namespace switch: its socket is opened in
+// the pod's netns by fd.
+func unlocked(f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	return <-done
 }
 
 // choose resolves auto for the pod whose netns the current thread is in;
 // nftOK says whether nftables answered there.
-func choose(backend string, nftOK bool) string {
-	if backend != Auto && backend != "" {
-		return backend
-	}
-	if b := strings.ToLower(os.Getenv(BackendEnv)); b == IPTables || b == NFTables {
+func choose(b Backend, nftOK bool) Backend {
+	if b == IPTables || b == NFTables {
 		return b
 	}
-	if legacyNAT(4) || legacyNAT(6) {
-		return IPTables
+	if e := Backend(strings.ToLower(os.Getenv(BackendEnv))); e == IPTables || e == NFTables {
+		return e
 	}
-	if !nftOK {
+	if legacyNAT(netx.V4) || legacyNAT(netx.V6) || !nftOK {
 		return IPTables
 	}
 	return NFTables
@@ -53,9 +95,9 @@ func choose(backend string, nftOK bool) string {
 // legacyNAT reports whether legacy iptables has a nat table in the
 // current thread's netns: the kernel lists the tables it instantiated
 // there, without running iptables.
-func legacyNAT(f Family) bool {
+func legacyNAT(f netx.Family) bool {
 	name := "/proc/thread-self/net/ip_tables_names"
-	if f == 6 {
+	if f == netx.V6 {
 		name = "/proc/thread-self/net/ip6_tables_names"
 	}
 	b, err := os.ReadFile(name)
@@ -70,6 +112,11 @@ func legacyNAT(f Family) bool {
 	return false
 }
 
-// threadNS opens the current thread's netns, for Available's nftables
-// probe.
-func threadNS() (*os.File, error) { return os.Open("/proc/thread-self/ns/net") }
+// Describe renders a ruleset the way the backend's own tools list it
+// (`iptables -t nat -S`, `nft list table`), for dry runs and logs.
+func Describe(b Backend, rs Ruleset) []string {
+	if b == IPTables {
+		return IPTablesLines(rs)
+	}
+	return nftLines(rs)
+}

@@ -4,27 +4,30 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/egress-router/egress-router/chain/netx"
 )
 
-// forwardingSysctl is the switch that lets the pod forward DNATed
-// connections. net.ipv6.ip_forward does not exist; IPv6 uses conf/all.
-func forwardingSysctl(f Family) string {
-	if f == 6 {
-		return "/proc/sys/net/ipv6/conf/all/forwarding"
+// ForwardingSysctl is the switch that lets the pod forward DNATed
+// connections, as sysctl names it. net.ipv6.ip_forward does not exist;
+// IPv6 uses conf.all.
+func ForwardingSysctl(f netx.Family) string {
+	if f == netx.V6 {
+		return "net.ipv6.conf.all.forwarding"
 	}
-	return "/proc/sys/net/ipv4/ip_forward"
+	return "net.ipv4.ip_forward"
 }
 
-// ForwardingMarker is an empty nat chain that records, inside the pod,
-// that forwarding was off before the first egress attachment turned it
-// on. The last attachment's DEL turns it off again and drops the marker,
-// so the pod ends as it began without any state file on the host.
-const ForwardingMarker = "EGRESS-FORWARDING-WAS-OFF"
+func forwardingPath(f netx.Family) string {
+	return "/proc/sys/" + strings.ReplaceAll(ForwardingSysctl(f), ".", "/")
+}
 
-// EnableForwarding turns forwarding on for the families in the current
-// netns. It returns the families it switched on and a function that
-// restores the previous values.
-func EnableForwarding(fams []Family) (switched []Family, restore func(), err error) {
+// enableForwarding turns forwarding on for the families in the current
+// netns. It returns the families it switched on, for which the backend
+// records a marker inside the pod (an empty table or chain) so that the
+// last attachment's removal turns forwarding off again without any state
+// file on the host, and a function that restores the previous values.
+func enableForwarding(fams []netx.Family) (switched []netx.Family, restore func(), err error) {
 	var undo []func()
 	restore = func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -32,18 +35,18 @@ func EnableForwarding(fams []Family) (switched []Family, restore func(), err err
 		}
 	}
 	for _, f := range fams {
-		path := forwardingSysctl(f)
+		path := forwardingPath(f)
 		old, err := os.ReadFile(path)
 		if err != nil {
 			restore()
-			return nil, func() {}, fmt.Errorf("failed to read %s: %v", path, err)
+			return nil, func() {}, fmt.Errorf("failed to read %s: %w", path, err)
 		}
 		if strings.TrimSpace(string(old)) == "1" {
 			continue
 		}
 		if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
 			restore()
-			return nil, func() {}, fmt.Errorf("failed to enable IPv%d forwarding (%s): %v", f, path, err)
+			return nil, func() {}, fmt.Errorf("failed to enable %s forwarding (%s): %w", f, path, err)
 		}
 		switched = append(switched, f)
 		undo = append(undo, func() { _ = os.WriteFile(path, old, 0o644) })
@@ -51,14 +54,14 @@ func EnableForwarding(fams []Family) (switched []Family, restore func(), err err
 	return switched, restore, nil
 }
 
-func disableForwarding(f Family) error {
-	return os.WriteFile(forwardingSysctl(f), []byte("0"), 0o644)
+func disableForwarding(f netx.Family) error {
+	return os.WriteFile(forwardingPath(f), []byte("0"), 0o644)
 }
 
-// ForwardingEnabled reports whether forwarding is on for a family in the
+// forwardingOn reports whether forwarding is on for a family in the
 // current netns.
-func ForwardingEnabled(f Family) (bool, error) {
-	b, err := os.ReadFile(forwardingSysctl(f))
+func forwardingOn(f netx.Family) (bool, error) {
+	b, err := os.ReadFile(forwardingPath(f))
 	if err != nil {
 		return false, err
 	}
@@ -69,12 +72,12 @@ func ForwardingEnabled(f Family) (bool, error) {
 // the current netns.
 func checkForwarding(sets []Ruleset) error {
 	for _, rs := range sets {
-		on, err := ForwardingEnabled(rs.Family)
+		on, err := forwardingOn(rs.Family)
 		if err != nil {
-			return fmt.Errorf("failed to read IPv%d forwarding: %v", rs.Family, err)
+			return fmt.Errorf("failed to read %s forwarding: %w", rs.Family, err)
 		}
 		if !on {
-			return fmt.Errorf("IPv%d forwarding is off in the pod (%s)", rs.Family, forwardingSysctl(rs.Family))
+			return fmt.Errorf("IPv%d forwarding is off in the pod (%s)", rs.Family, forwardingPath(rs.Family))
 		}
 	}
 	return nil

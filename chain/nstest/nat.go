@@ -17,8 +17,8 @@ import (
 // Backend is the NAT backend the plugins use in these tests: the one
 // EGRESS_NAT_BACKEND names (make test runs the suite once per backend),
 // else nftables, which auto picks in a fresh pod.
-func Backend() string {
-	if b := os.Getenv(nat.BackendEnv); b == nat.IPTables || b == nat.NFTables {
+func Backend() nat.Backend {
+	if b := nat.Backend(os.Getenv(nat.BackendEnv)); b == nat.IPTables || b == nat.NFTables {
 		return b
 	}
 	return nat.NFTables

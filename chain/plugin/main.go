@@ -1,27 +1,45 @@
-// Package plugin is the entry point our three plugins share.
+// Package plugin is the entry point our three plugins share: it owns what
+// every main would otherwise repeat. It keeps the main goroutine on one
+// OS thread (namespace switches apply to a thread), answers the CNI
+// commands through skel, opens the configured logger, writes the ADD and
+// DEL log lines, and hands each command to config (parse, resolve, plan)
+// and then to the plan's runner.
 package plugin
 
 import (
 	"fmt"
 	"os"
+	"runtime"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/utils/buildversion"
+
+	"github.com/egress-router/egress-router/chain/config"
 )
 
 // Versions are the spec versions every plugin of ours supports.
 var Versions = version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
 
-// Main runs a plugin through skel. Run without CNI_COMMAND, skel would
+// start is when the process began running Go code, for step timings.
+var start = time.Now()
+
+func init() {
+	// Namespace switches apply to one OS thread; keep main on it.
+	runtime.LockOSThread()
+}
+
+// Main runs plugin p through skel. Run without CNI_COMMAND, skel would
 // print what the binary is and exit 0; the spec asks for an error (code
-// 4) whenever a required variable is missing, so we print the "about"
-// line on stderr ourselves and let skel answer with the error.
-func Main(name string, funcs skel.CNIFuncs) {
-	about := buildversion.BuildString(name)
+// 4) whenever a required variable is missing, so the "about" line goes to
+// stderr here and skel answers with the error.
+func Main(p config.Plugin) {
+	about := buildversion.BuildString(string(p))
 	if os.Getenv("CNI_COMMAND") == "" {
 		fmt.Fprintln(os.Stderr, about)
 		about = ""
 	}
-	skel.PluginMainFuncs(funcs, Versions, about)
+	c := commands{plugin: p}
+	skel.PluginMainFuncs(skel.CNIFuncs{Add: c.add, Check: c.check, Del: c.del, GC: c.gc, Status: c.status}, Versions, about)
 }

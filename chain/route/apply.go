@@ -3,21 +3,127 @@ package route
 import (
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/netx"
 )
 
-var errEEXIST = syscall.EEXIST
+// Apply installs the plan's routes in the pod and returns them for the
+// CNI result. On failure it undoes its own changes before returning,
+// leaving the pod's routes as it found them.
+func Apply(pod ns.NetNS, p Plan) (added []*types.Route, err error) {
+	err = pod.Do(func(ns.NetNS) error {
+		rs, names, err := p.inPod()
+		if err != nil {
+			return err
+		}
+		added, err = install(rs, names)
+		return err
+	})
+	return added, err
+}
 
-// Apply installs the plan in the current (pod) netns. It returns the
-// routes added, for the CNI result. On failure it undoes its own changes
-// before returning, leaving the routing table as it found it.
-func (p *Plan) Apply() (added []*types.Route, err error) {
-	names := p.names()
+// Check verifies, in the pod, that every planned route is present and
+// that each planned family's preferred default goes via the egress link.
+func Check(pod ns.NetNS, p Plan) error {
+	return pod.Do(func(ns.NetNS) error {
+		rs, names, err := p.inPod()
+		if err != nil {
+			return err
+		}
+		for i := range rs {
+			if !existsEquivalent(&rs[i]) {
+				return fmt.Errorf("route %s is missing", Describe(&rs[i], names))
+			}
+		}
+		for _, fam := range p.Families() {
+			all, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+			if err != nil {
+				return fmt.Errorf("failed to list %s routes: %w", fam, err)
+			}
+			var defs []netlink.Route
+			for i := range all {
+				if netx.IsDefault(all[i].Dst) {
+					defs = append(defs, all[i])
+				}
+			}
+			if len(defs) == 0 {
+				return fmt.Errorf("no %s default route", fam)
+			}
+			if best := lowestMetric(defs); names[best.LinkIndex] != p.Egress {
+				return fmt.Errorf("the %s default route is %s, not via the egress interface %q", fam, Describe(&best, names), p.Egress)
+			}
+		}
+		return nil
+	})
+}
+
+// Remove deletes, in the pod, every route this step owns and puts the
+// saved default routes back. It is idempotent.
+func Remove(pod ns.NetNS) error {
+	return pod.Do(func(ns.NetNS) error {
+		var errs []error
+		for _, fam := range netx.Families {
+			all, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("failed to list %s routes: %w", fam, err))
+				continue
+			}
+			var saved []netlink.Route
+			for i := range all {
+				r := all[i]
+				switch {
+				case r.Protocol == Protocol:
+					if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, syscall.ESRCH) {
+						errs = append(errs, fmt.Errorf("failed to delete route %s: %w", Describe(&r, nil), err))
+					}
+				case r.Table == SavedTable:
+					saved = append(saved, r)
+				}
+			}
+			if err := restoreDefaults(saved); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// inPod turns the plan into routes on the pod's links, in the current
+// (pod) netns, and names the links for messages.
+func (p Plan) inPod() ([]netlink.Route, map[int]string, error) {
+	egress, err := netlinksafe.LinkByName(p.Egress)
+	if err != nil {
+		return nil, nil, cnierr.Config("egress interface %q not found in the pod: %v", p.Egress, err)
+	}
+	cluster, err := netlinksafe.LinkByName(p.Cluster)
+	if err != nil {
+		return nil, nil, cnierr.Config("clusterInterface %q not found in the pod: %v", p.Cluster, err)
+	}
+	if egress.Attrs().Index == cluster.Attrs().Index {
+		return nil, nil, cnierr.Config("clusterInterface %q is the egress interface itself", p.Cluster)
+	}
+	names := map[int]string{egress.Attrs().Index: p.Egress, cluster.Attrs().Index: p.Cluster}
+	rs, err := p.Routes(egress.Attrs().Index, cluster.Attrs().Index, clusterGateway(cluster))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(p.Gateways) == 0 {
+		return nil, nil, p.noGateway()
+	}
+	return rs, names, nil
+}
+
+// install adds the routes in order; on failure it undoes what it did.
+func install(rs []netlink.Route, names map[int]string) (added []*types.Route, err error) {
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -27,24 +133,23 @@ func (p *Plan) Apply() (added []*types.Route, err error) {
 			added = nil
 		}
 	}()
-
-	for i := range p.Routes {
-		r := p.Routes[i]
-		if isDefault(&r) {
+	for i := range rs {
+		r := rs[i]
+		if netx.IsDefault(r.Dst) {
 			// Move the family's current defaults aside, then add ours.
-			moved, merr := moveDefaults(family(r.Dst.IP), r.LinkIndex)
-			undo = append(undo, func() { restoreDefaults(moved) })
+			moved, merr := moveDefaults(netx.FamilyOf(r.Dst.IP))
+			undo = append(undo, func() { _ = restoreDefaults(moved) })
 			if merr != nil {
 				return nil, merr
 			}
 		}
 		if aerr := netlink.RouteAdd(&r); aerr != nil {
-			if isExist(aerr) && existsEquivalent(&r) {
+			if errors.Is(aerr, syscall.EEXIST) && existsEquivalent(&r) {
 				// Someone (e.g. the cluster network) already routes it the
 				// same way: keep theirs and do not claim it.
 				continue
 			}
-			return nil, fmt.Errorf("failed to add route %s: %v", Describe(&r, names), aerr)
+			return nil, fmt.Errorf("failed to add route %s: %w", Describe(&r, names), aerr)
 		}
 		undo = append(undo, func() { _ = netlink.RouteDel(&r) })
 		added = append(added, &types.Route{Dst: *r.Dst, GW: r.Gw})
@@ -52,28 +157,67 @@ func (p *Plan) Apply() (added []*types.Route, err error) {
 	return added, nil
 }
 
+// clusterDefaults returns the cluster interface's default routes of a
+// family: from SavedTable when the egress router is attached, else from
+// the main table.
+func clusterDefaults(cluster netlink.Link, fam netx.Family) ([]netlink.Route, error) {
+	for _, table := range []int{SavedTable, unix.RT_TABLE_MAIN} {
+		rs, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: table, LinkIndex: cluster.Attrs().Index},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_OIF)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list %s routes of %q: %w", fam, cluster.Attrs().Name, err)
+		}
+		var out []netlink.Route
+		for i := range rs {
+			if netx.IsDefault(rs[i].Dst) && rs[i].Protocol != Protocol {
+				out = append(out, rs[i])
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	return nil, nil
+}
+
+// clusterGateway returns the gateway of the cluster interface's default
+// route of a family, in the current (pod) netns: where the routes kept
+// on the cluster interface go.
+func clusterGateway(cluster netlink.Link) func(netx.Family) (net.IP, error) {
+	return func(fam netx.Family) (net.IP, error) {
+		defs, err := clusterDefaults(cluster, fam)
+		if err != nil {
+			return nil, err
+		}
+		if len(defs) == 0 {
+			return nil, cnierr.Config("clusterInterface %q has no %s default route to take the cluster gateway from", cluster.Attrs().Name, fam)
+		}
+		return lowestMetric(defs).Gw, nil
+	}
+}
+
 // moveDefaults copies the main table's default routes of a family into
 // SavedTable and removes them from main, whatever their link, so the
 // egress default is the only one; routes we own (Protocol) stay.
-func moveDefaults(fam, egressIndex int) ([]netlink.Route, error) {
-	rs, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+func moveDefaults(fam netx.Family) ([]netlink.Route, error) {
+	rs, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {
-		return nil, fmt.Errorf("failed to list %s routes: %v", famName(fam), err)
+		return nil, fmt.Errorf("failed to list %s routes: %w", fam, err)
 	}
 	var moved []netlink.Route
 	for i := range rs {
 		r := rs[i]
-		if !isDefault(&r) || r.Protocol == Protocol {
+		if !netx.IsDefault(r.Dst) || r.Protocol == Protocol {
 			continue
 		}
 		saved := r
 		saved.Table = SavedTable
-		if err := netlink.RouteAdd(&saved); err != nil && !isExist(err) {
-			return moved, fmt.Errorf("failed to save the default route via %v in table %d: %v", r.Gw, SavedTable, err)
+		if err := netlink.RouteAdd(&saved); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return moved, fmt.Errorf("failed to save the default route via %v in table %d: %w", r.Gw, SavedTable, err)
 		}
 		if err := netlink.RouteDel(&r); err != nil {
 			_ = netlink.RouteDel(&saved)
-			return moved, fmt.Errorf("failed to remove the default route via %v: %v", r.Gw, err)
+			return moved, fmt.Errorf("failed to remove the default route via %v: %w", r.Gw, err)
 		}
 		moved = append(moved, r)
 	}
@@ -87,8 +231,8 @@ func restoreDefaults(rs []netlink.Route) error {
 	for i := range rs {
 		r := rs[i]
 		r.Table = unix.RT_TABLE_MAIN
-		if err := netlink.RouteAdd(&r); err != nil && !isExist(err) && !errors.Is(err, syscall.ENODEV) {
-			errs = append(errs, fmt.Errorf("failed to restore the default route via %v: %v", r.Gw, err))
+		if err := netlink.RouteAdd(&r); err != nil && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ENODEV) {
+			errs = append(errs, fmt.Errorf("failed to restore the default route via %v: %w", r.Gw, err))
 		}
 		saved := rs[i]
 		saved.Table = SavedTable
@@ -98,7 +242,7 @@ func restoreDefaults(rs []netlink.Route) error {
 }
 
 func existsEquivalent(want *netlink.Route) bool {
-	rs, err := netlinksafe.RouteListFiltered(family(want.Dst.IP), &netlink.Route{Table: tableOf(want)}, netlink.RT_FILTER_TABLE)
+	rs, err := netlinksafe.RouteListFiltered(netx.FamilyOf(want.Dst.IP).Netlink(), &netlink.Route{Table: tableOf(want)}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return false
 	}
@@ -108,64 +252,4 @@ func existsEquivalent(want *netlink.Route) bool {
 		}
 	}
 	return false
-}
-
-// Check verifies, in the pod netns, that every planned route is present
-// and that each planned family's preferred default goes via the egress link.
-func (p *Plan) Check() error {
-	names := p.names()
-	for i := range p.Routes {
-		want := &p.Routes[i]
-		if !existsEquivalent(want) {
-			return fmt.Errorf("route %s is missing", Describe(want, names))
-		}
-	}
-	for _, fam := range p.Families {
-		rs, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			return fmt.Errorf("failed to list %s routes: %v", famName(fam), err)
-		}
-		var defs []netlink.Route
-		for i := range rs {
-			if isDefault(&rs[i]) {
-				defs = append(defs, rs[i])
-			}
-		}
-		if len(defs) == 0 {
-			return fmt.Errorf("no %s default route", famName(fam))
-		}
-		if best := lowestMetric(defs); best.LinkIndex != p.Egress.Attrs().Index {
-			return fmt.Errorf("the %s default route is %s, not via the egress interface %q", famName(fam), Describe(&best, names), p.Egress.Attrs().Name)
-		}
-	}
-	return nil
-}
-
-// Remove deletes, in the pod netns, every route this step owns and puts
-// the saved default routes back. It is idempotent.
-func Remove() error {
-	var errs []error
-	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		all, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("failed to list %s routes: %v", famName(fam), err))
-			continue
-		}
-		var saved []netlink.Route
-		for i := range all {
-			r := all[i]
-			switch {
-			case r.Protocol == Protocol:
-				if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, syscall.ESRCH) {
-					errs = append(errs, fmt.Errorf("failed to delete route %s: %v", Describe(&r, nil), err))
-				}
-			case r.Table == SavedTable:
-				saved = append(saved, r)
-			}
-		}
-		if err := restoreDefaults(saved); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -6,24 +6,8 @@
 package main
 
 import (
-	"runtime"
-
-	"github.com/containernetworking/cni/pkg/skel"
-
+	"github.com/egress-router/egress-router/chain/config"
 	"github.com/egress-router/egress-router/chain/plugin"
 )
 
-func init() {
-	// Namespace switches apply to one OS thread; keep main on it.
-	runtime.LockOSThread()
-}
-
-func main() {
-	plugin.Main("egress-router", skel.CNIFuncs{
-		Add:    cmdAdd,
-		Check:  cmdCheck,
-		Del:    cmdDel,
-		GC:     cmdGC,
-		Status: cmdStatus,
-	})
-}
+func main() { plugin.Main(config.EgressRouter) }

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/egress-router/egress-router/chain/testnet"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/testnet"
 )
 
 // TestSeed001 attaches seed 001's config exactly as OpenShift documents it
@@ -350,7 +350,7 @@ func withPrevField(conf, member string) string {
 func TestIPVLAN(t *testing.T) {
 	p := newPod(t)
 	if out, err := execCommand("ip", "-n", p.topo.Node, "link", "add", "ipvprobe", "link", "ext0", "type", "ipvlan", "mode", "l2"); err != nil {
-		t.Skipf("this kernel has no ipvlan (ip link add type ipvlan: %s); the ipvlan config paths are covered by the chain/router tests", strings.TrimSpace(out))
+		t.Skipf("this kernel has no ipvlan (ip link add type ipvlan: %s); the ipvlan config paths are covered by the chain/config tests", strings.TrimSpace(out))
 	}
 	execCommand("ip", "-n", p.topo.Node, "link", "del", "ipvprobe")
 	before := nstest.MustTake(t, p.topo.Router)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/egress-router/egress-router/chain/dest"
 	"github.com/egress-router/egress-router/chain/nat"
+	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/nsutil"
 )
 
@@ -26,7 +27,7 @@ func ruleWork(o options, prefix string, w io.Writer) error {
 	rt := &libcni.RuntimeConf{ContainerID: "bench-rules", NetNS: nsutil.Path(prefix + "router"), IfName: "net1"}
 	ctx := context.Background()
 	if _, err := cni.AddNetworkList(ctx, bare, rt); err != nil {
-		return fmt.Errorf("bare ADD for the rule run: %v", err)
+		return fmt.Errorf("bare ADD for the rule run: %w", err)
 	}
 	defer cni.DelNetworkList(ctx, bare, rt)
 	set, err := dest.Parse("destinations", dests(1000), "", "")
@@ -37,6 +38,12 @@ func ruleWork(o options, prefix string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	pod, err := netx.OpenPod(rt.NetNS)
+	if err != nil {
+		return err
+	}
+	defer pod.Close()
+	backend := nat.Backend(o.backend)
 	var add, check, del []time.Duration
 	if o.profile != "" {
 		f, err := os.Create(o.profile)
@@ -50,16 +57,16 @@ func ruleWork(o options, prefix string, w io.Writer) error {
 	}
 	for i := 0; i < 10; i++ {
 		t0 := time.Now()
-		if _, err := nat.Add(rt.NetNS, sets, o.backend); err != nil {
-			return fmt.Errorf("nat.Add: %v", err)
+		if _, err := nat.Apply(pod, sets, backend); err != nil {
+			return fmt.Errorf("nat.Apply: %w", err)
 		}
 		t1 := time.Now()
-		if err := nat.CheckIn(rt.NetNS, sets, o.backend); err != nil {
-			return fmt.Errorf("nat.CheckIn: %v", err)
+		if err := nat.Check(pod, sets, backend); err != nil {
+			return fmt.Errorf("nat.Check: %w", err)
 		}
 		t2 := time.Now()
-		if err := nat.Del(rt.NetNS, "net1"); err != nil {
-			return fmt.Errorf("nat.Del: %v", err)
+		if err := nat.Remove(pod, "net1"); err != nil {
+			return fmt.Errorf("nat.Remove: %w", err)
 		}
 		add, check, del = append(add, t1.Sub(t0)), append(check, time.Since(t1)-time.Since(t2)), append(del, time.Since(t2))
 	}
@@ -162,7 +169,7 @@ func concurrency(o options, prefix string, cni *libcni.CNIConfig, bareMedian, si
 		wg.Wait()
 		for i, err := range errs {
 			if err != nil {
-				return fmt.Errorf("concurrent DEL %d: %v", i, err)
+				return fmt.Errorf("concurrent DEL %d: %w", i, err)
 			}
 		}
 		if failed > 0 {

@@ -16,15 +16,14 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/egress-router/egress-router/chain/config"
 	"github.com/egress-router/egress-router/chain/nad"
-	"github.com/egress-router/egress-router/chain/router"
 )
 
 const usage = `usage: egress-chain conflist|nad|dry-run [flags] [FILE]
@@ -42,15 +41,20 @@ func main() {
 	}
 }
 
+// usageError prints the usage text, which ends as prose does.
+type usageError struct{}
+
+func (usageError) Error() string { return usage }
+
 func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 	if len(argv) == 0 || argv[0] == "-h" || argv[0] == "help" || argv[0] == "--help" {
-		return errors.New(usage)
+		return usageError{}
 	}
 	cmd := argv[0]
 	switch cmd {
 	case "conflist", "nad", "dry-run":
 	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+		return fmt.Errorf("unknown command %q\n%w", cmd, usageError{})
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	pod := fs.String("pod", "", "pod name choosing the podIP entry (K8S_POD_NAME)")
@@ -77,23 +81,23 @@ func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := router.Env{IfName: *ifName, PodName: *pod, PodNamespace: *podNS}
+	env := config.Env{IfName: *ifName, PodName: *pod, PodNamespace: *podNS}
 	if *cmData != "" {
 		b, err := os.ReadFile(*cmData)
 		if err != nil {
 			return err
 		}
 		if err := json.Unmarshal(b, &env.IPConfigData); err != nil {
-			return fmt.Errorf("-configmap-data %s: want a JSON object of strings: %v", *cmData, err)
+			return fmt.Errorf("-configmap-data %s: want a JSON object of strings: %w", *cmData, err)
 		}
 	}
-	c, err := router.Parse(data, env)
+	c, err := config.ParseRouter(data, env)
 	if err != nil {
 		return err
 	}
 	if *resolve {
 		if err := c.Resolve(); err != nil {
-			return fmt.Errorf("%v (run on the node, or pass -resolve=false)", err)
+			return fmt.Errorf("%w (run on the node, or pass -resolve=false)", err)
 		}
 	}
 	switch cmd {

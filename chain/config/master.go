@@ -1,0 +1,98 @@
+package config
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/egress-router/egress-router/chain/netx"
+)
+
+// masterLink is the host link the egress interface sits on, as seen from the
+// namespace the plugin runs in (the node).
+type masterLink struct {
+	Link string
+	IPs  []net.IP
+	How  string // how it was found, for logs and errors
+}
+
+// findMaster finds the egress link's master in the current (host) netns:
+// the parent link when the pod-side link names one, else the single host
+// link whose subnet contains an egress address, else the host's
+// default-route link. parentIndex is 0 when unknown.
+func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) {
+	links, err := netlinksafe.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("failed to list host links: %w", err)
+	}
+	byIndex := map[int]netlink.Link{}
+	for _, l := range links {
+		byIndex[l.Attrs().Index] = l
+	}
+	if l, ok := byIndex[parentIndex]; ok && parentIndex > 0 {
+		return masterOf(l, "parent of the egress link")
+	}
+	var matches []netlink.Link
+	for _, l := range links {
+		if l.Attrs().Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			continue
+		}
+	addrLoop:
+		for _, a := range addrs {
+			for _, e := range egressAddrs {
+				if a.IPNet != nil && a.IPNet.Contains(e.IP) {
+					matches = append(matches, l)
+					break addrLoop
+				}
+			}
+		}
+	}
+	if len(matches) == 1 {
+		return masterOf(matches[0], "host link on the egress subnet")
+	}
+	if len(matches) > 1 {
+		names := []string{}
+		for _, m := range matches {
+			names = append(names, m.Attrs().Name)
+		}
+		return nil, fmt.Errorf("several host links are on the egress subnet (%v); name the master explicitly", names)
+	}
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			continue
+		}
+		for i := range routes {
+			if netx.IsDefault(routes[i].Dst) && routes[i].LinkIndex > 0 {
+				if l, ok := byIndex[routes[i].LinkIndex]; ok {
+					return masterOf(l, "host default-route link")
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("no host link found for the egress addresses %v (no parent link, none on the subnet, no default route)", egressAddrs)
+}
+
+// masterOf lists the link's global addresses: the ones a macvlan child
+// cannot reach directly.
+func masterOf(l netlink.Link, how string) (*masterLink, error) {
+	addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list addresses of host link %q: %v", l.Attrs().Name, err)
+	}
+	m := &masterLink{Link: l.Attrs().Name, How: how}
+	for _, a := range addrs {
+		if a.IP.IsLinkLocalUnicast() || a.IP.IsLoopback() {
+			continue
+		}
+		m.IPs = append(m.IPs, a.IP)
+	}
+	return m, nil
+}

@@ -1,0 +1,94 @@
+package config
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/nat"
+	"github.com/egress-router/egress-router/chain/netx"
+	"github.com/egress-router/egress-router/chain/plan"
+)
+
+// Plan is egress-router's plan for the pod: the interface plugin, the
+// routes, the NAT and the announcement. Resolve first; an unresolved
+// config gives a plan for a dry run, with what the node would supply
+// left open.
+func (c *Router) Plan(pod plan.Pod) plan.Plan {
+	p := plan.Plan{Pod: pod, CNIVersion: c.CNIVersion,
+		Interface: &plan.Interface{Conf: c.DelegateConf(), MasterHow: c.MasterHow}}
+	rp := c.routes.plan(c.IfName, c.Addrs, c.Gateways, nil, c.MasterAddrs)
+	p.Routes = &rp
+	if len(c.rules) > 0 {
+		p.NAT = &plan.NAT{Backend: c.Backend, Sets: c.rules}
+	}
+	for _, a := range c.Addrs {
+		p.Announce = append(p.Announce, a.IP)
+	}
+	if len(c.Dropped) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: destinations not in ipConfig.overrides.destinations, left out: %q", c.Field, c.Dropped))
+	}
+	return p
+}
+
+// routeAttachment is egress-route's config for one attachment.
+type routeAttachment struct {
+	settings *routeSettings
+	egress   *plan.Egress
+}
+
+// plan is egress-route's plan: the routes for the interface prevResult
+// names. The master host's addresses, unless given, are those of the
+// egress link's parent on the node (read here, in the netns we run in).
+func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
+	var master []net.IP
+	if r.settings.needsMaster() {
+		parent, err := parentIndex(env.Netns, r.egress.IfName)
+		if err != nil {
+			return plan.Plan{}, err
+		}
+		m, err := findMaster(parent, r.egress.Addrs)
+		if err != nil {
+			return plan.Plan{}, fmt.Errorf("master host route: %w (set masterIPs, or masterRoutes false)", err)
+		}
+		master = m.IPs
+	}
+	rp := r.settings.plan(r.egress.IfName, r.egress.Addrs, r.settings.gateways, egressGateways(r.egress), master)
+	return plan.Plan{Routes: &rp}, nil
+}
+
+// parentIndex is the node-side index of the egress link's parent: a
+// parent in another netns (link-netnsid set) is the master on the node;
+// one in the pod itself says nothing about the node.
+func parentIndex(netns, ifName string) (int, error) {
+	pod, err := netx.OpenPod(netns)
+	if err != nil {
+		return 0, err
+	}
+	defer pod.Close()
+	parent := 0
+	err = pod.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(ifName)
+		if err != nil {
+			return cnierr.Config("egress interface %q not found in the pod: %v", ifName, err)
+		}
+		if l.Attrs().NetNsID >= 0 {
+			parent = l.Attrs().ParentIndex
+		}
+		return nil
+	})
+	return parent, err
+}
+
+// natAttachment is egress-nat's config for one attachment.
+type natAttachment struct {
+	backend nat.Backend
+	sets    []nat.Ruleset
+}
+
+func (n *natAttachment) plan() plan.Plan {
+	return plan.Plan{NAT: &plan.NAT{Backend: n.backend, Sets: n.sets}}
+}

@@ -1,0 +1,174 @@
+package nat
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/netx"
+)
+
+// Apply turns forwarding on and installs the rulesets in the pod with the
+// backend (auto is resolved here). It returns the backend used. On
+// failure forwarding and rules are as before.
+func Apply(podNS ns.NetNS, sets []Ruleset, b Backend) (used Backend, err error) {
+	p := pod{podNS}
+	nftOK := b == NFTables
+	if b != IPTables && b != NFTables {
+		nftOK = unlocked(func() error { return nftAvailable(p) }) == nil
+	}
+	var switched []netx.Family
+	restore := func() {}
+	err = p.in(func() error {
+		if err := linksExist(sets); err != nil {
+			return err
+		}
+		used = choose(b, nftOK)
+		var err error
+		switched, restore, err = enableForwarding(families(sets))
+		return err
+	})
+	if err != nil {
+		return used, err
+	}
+	impl := used.impl()
+	apply := func() error { return impl.apply(p, sets, switched) }
+	if used == NFTables {
+		err = unlocked(apply)
+	} else {
+		err = p.in(apply)
+	}
+	if err != nil {
+		_ = p.in(func() error { restore(); return nil })
+	}
+	return used, err
+}
+
+// Check verifies the rulesets in the pod, and that forwarding is on. With
+// auto, the backend is the one holding the attachment's NAT: nftables
+// when its table is there, else iptables.
+func Check(podNS ns.NetNS, sets []Ruleset, b Backend) error {
+	if len(sets) == 0 {
+		return nil
+	}
+	p := pod{podNS}
+	if b != IPTables && b != NFTables {
+		b = IPTables
+		if ok, _ := nftInstalled(p, sets[0].Family, sets[0].Egress); ok {
+			b = NFTables
+		}
+	}
+	impl := b.impl()
+	if b == NFTables {
+		if err := unlocked(func() error { return impl.check(p, sets) }); err != nil {
+			return err
+		}
+		return p.in(func() error { return checkForwarding(sets) })
+	}
+	return p.in(func() error {
+		if err := impl.check(p, sets); err != nil {
+			return err
+		}
+		return checkForwarding(sets)
+	})
+}
+
+// Remove deletes the egress interface's NAT from the pod, from both
+// backends. Forwarding goes back off when this was the pod's last egress
+// attachment and one of them had turned it on (the marker, see
+// enableForwarding). iptables runs only where the pod has a nat table at
+// all (legacy, or the one iptables-nft keeps in nftables).
+func Remove(podNS ns.NetNS, egress string) error {
+	p := pod{podNS}
+	var nft map[netx.Family]holding
+	nerr := unlocked(func() (err error) { nft, err = nftablesBackend{}.remove(p, egress, netx.Families); return err })
+	var ipt map[netx.Family]holding
+	var release []netx.Family
+	err := p.in(func() error {
+		var used []netx.Family
+		for _, f := range netx.Families {
+			if nft[f].xtables || legacyNAT(f) {
+				used = append(used, f)
+			}
+		}
+		var err error
+		if ipt, err = (iptablesBackend{}).remove(p, egress, used); err != nil {
+			return err
+		}
+		var errs []error
+		for _, f := range netx.Families {
+			if nft[f].others || ipt[f].others || !(nft[f].marker || ipt[f].marker) {
+				continue
+			}
+			if err := disableForwarding(f); err != nil {
+				errs = append(errs, fmt.Errorf("failed to turn %s forwarding back off: %w", f, err))
+				continue
+			}
+			release = append(release, f)
+		}
+		if err := (iptablesBackend{}).release(p, heldBy(ipt, release)); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+	rerr := unlocked(func() error { return nftablesBackend{}.release(p, heldBy(nft, release)) })
+	return errors.Join(nerr, err, rerr)
+}
+
+// heldBy filters fams to those whose marker h holds.
+func heldBy(h map[netx.Family]holding, fams []netx.Family) []netx.Family {
+	var out []netx.Family
+	for _, f := range fams {
+		if h[f].marker {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Available reports which backend a pod would get and whether it can be
+// used, for STATUS: nftables through netlink, iptables by running it.
+func Available(b Backend) (Backend, error) {
+	self, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return "", err
+	}
+	defer self.Close()
+	p := pod{ns: fdNS{self}}
+	nftErr := nftAvailable(p)
+	use := choose(b, nftErr == nil)
+	if use == NFTables {
+		return use, nftErr
+	}
+	if _, err := newIPT(netx.V4); err != nil {
+		return use, err
+	}
+	return use, nil
+}
+
+// fdNS is the current thread's netns, for the STATUS probe, which needs
+// only its file descriptor.
+type fdNS struct{ f *os.File }
+
+func (n fdNS) Do(f func(ns.NetNS) error) error { return f(n) }
+func (n fdNS) Set() error                      { return nil }
+func (n fdNS) Path() string                    { return n.f.Name() }
+func (n fdNS) Fd() uintptr                     { return n.f.Fd() }
+func (n fdNS) Close() error                    { return nil }
+
+// linksExist checks the interfaces the rules match on: iptables accepts
+// any name, so a typo would install rules that never match.
+func linksExist(sets []Ruleset) error {
+	for _, rs := range sets {
+		for _, name := range []string{rs.Cluster, rs.Egress} {
+			if _, err := netlinksafe.LinkByName(name); err != nil {
+				return cnierr.Config("interface %q (clusterInterface or the egress interface) not found in the pod: %v", name, err)
+			}
+		}
+	}
+	return nil
+}

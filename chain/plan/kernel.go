@@ -1,0 +1,165 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+
+	"github.com/egress-router/egress-router/chain/announce"
+	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/nat"
+	"github.com/egress-router/egress-router/chain/netx"
+	"github.com/egress-router/egress-router/chain/route"
+)
+
+// Kernel is what the runner changes in the pod itself, beside running the
+// interface plugin. The real one (PodKernel) works through route, nat and
+// announce; tests of the runner's ordering use a fake.
+type Kernel interface {
+	// IfNameFree fails when the pod already has an interface ifName.
+	IfNameFree(netns, ifName string) error
+	// RemoveLink deletes ifName from the pod if it is there.
+	RemoveLink(netns, ifName string) error
+	// CheckAddrs verifies that ifName carries each address.
+	CheckAddrs(netns, ifName string, addrs []*net.IPNet) error
+	AddRoutes(netns string, p route.Plan) ([]*types.Route, error)
+	CheckRoutes(netns string, p route.Plan) error
+	RemoveRoutes(netns string) error
+	// AddNAT installs the rulesets and returns the backend it used.
+	AddNAT(netns string, n NAT) (nat.Backend, error)
+	CheckNAT(netns string, n NAT) error
+	RemoveNAT(netns, egress string) error
+	// NATAvailable reports whether the backend can be used (STATUS).
+	NATAvailable(b nat.Backend) error
+	Announce(netns, ifName string, ips []net.IP) error
+}
+
+// PodKernel is the real Kernel. Each call opens the pod's netns; removals
+// treat a missing one as nothing left to undo.
+type PodKernel struct{}
+
+var _ Kernel = PodKernel{}
+
+func inPod(netns string, f func(ns.NetNS) error) error {
+	pod, err := netx.OpenPod(netns)
+	if err != nil {
+		return err
+	}
+	defer pod.Close()
+	return f(pod)
+}
+
+func inPodIfThere(netns string, f func(ns.NetNS) error) error {
+	pod, err := netx.OpenPodIfThere(netns)
+	if err != nil || pod == nil {
+		return err
+	}
+	defer pod.Close()
+	return f(pod)
+}
+
+func (PodKernel) IfNameFree(netns, ifName string) error {
+	return inPod(netns, func(pod ns.NetNS) error {
+		return pod.Do(func(ns.NetNS) error {
+			if _, err := netlinksafe.LinkByName(ifName); err == nil {
+				return cnierr.Env("CNI_IFNAME %q: the pod already has an interface of that name", ifName)
+			}
+			return nil
+		})
+	})
+}
+
+// RemoveLink uses netlink directly: the plugins' pkg/ip would link
+// knftables and ethtool into the binary for this one call, and every ADD
+// pays for a binary's start.
+func (PodKernel) RemoveLink(netns, ifName string) error {
+	return inPodIfThere(netns, func(pod ns.NetNS) error {
+		return pod.Do(func(ns.NetNS) error {
+			l, err := netlinksafe.LinkByName(ifName)
+			if err != nil {
+				var nf netlink.LinkNotFoundError
+				if errors.As(err, &nf) {
+					return nil
+				}
+				return err
+			}
+			return netlink.LinkDel(l)
+		})
+	})
+}
+
+func (PodKernel) CheckAddrs(netns, ifName string, addrs []*net.IPNet) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	return inPod(netns, func(pod ns.NetNS) error {
+		return pod.Do(func(ns.NetNS) error {
+			l, err := netlinksafe.LinkByName(ifName)
+			if err != nil {
+				return fmt.Errorf("interface %q not found in the pod: %w", ifName, err)
+			}
+			have, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
+			if err != nil {
+				return fmt.Errorf("failed to list the addresses of %q: %w", ifName, err)
+			}
+			for _, a := range addrs {
+				found := false
+				for _, h := range have {
+					found = found || h.IPNet.String() == a.String()
+				}
+				if !found {
+					return fmt.Errorf("address %s is missing from %q", a, ifName)
+				}
+			}
+			return nil
+		})
+	})
+}
+
+func (PodKernel) AddRoutes(netns string, p route.Plan) (added []*types.Route, err error) {
+	err = inPod(netns, func(pod ns.NetNS) error {
+		added, err = route.Apply(pod, p)
+		return err
+	})
+	return added, err
+}
+
+func (PodKernel) CheckRoutes(netns string, p route.Plan) error {
+	return inPod(netns, func(pod ns.NetNS) error { return route.Check(pod, p) })
+}
+
+func (PodKernel) RemoveRoutes(netns string) error {
+	return inPodIfThere(netns, route.Remove)
+}
+
+func (PodKernel) AddNAT(netns string, n NAT) (used nat.Backend, err error) {
+	err = inPod(netns, func(pod ns.NetNS) error {
+		used, err = nat.Apply(pod, n.Sets, n.Backend)
+		return err
+	})
+	return used, err
+}
+
+func (PodKernel) CheckNAT(netns string, n NAT) error {
+	return inPod(netns, func(pod ns.NetNS) error { return nat.Check(pod, n.Sets, n.Backend) })
+}
+
+func (PodKernel) RemoveNAT(netns, egress string) error {
+	return inPodIfThere(netns, func(pod ns.NetNS) error { return nat.Remove(pod, egress) })
+}
+
+func (PodKernel) NATAvailable(b nat.Backend) error {
+	_, err := nat.Available(b)
+	return err
+}
+
+func (PodKernel) Announce(netns, ifName string, ips []net.IP) error {
+	return inPod(netns, func(pod ns.NetNS) error {
+		return pod.Do(func(ns.NetNS) error { return announce.Send(ifName, ips) })
+	})
+}

@@ -1,0 +1,182 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/invoke"
+	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/logging"
+	"github.com/egress-router/egress-router/chain/nat"
+)
+
+// Runner carries out plans. Its zero value runs the interface plugins
+// found in CNI_PATH and changes the real pod.
+type Runner struct {
+	// Exec runs the interface plugin; nil runs the binary from CNI_PATH.
+	Exec invoke.Exec
+	// Kernel changes the pod; nil is PodKernel.
+	Kernel Kernel
+	// Log receives rollback failures and debug detail; nil discards.
+	Log *logging.Logger
+	// Start is when the plugin started, for the step timings.
+	Start time.Time
+}
+
+func (r Runner) kernel() Kernel {
+	if r.Kernel == nil {
+		return PodKernel{}
+	}
+	return r.Kernel
+}
+
+func (r Runner) log() *logging.Logger {
+	if r.Log == nil {
+		return logging.Discard()
+	}
+	return r.Log
+}
+
+// Outcome is what ADD did: the result to print and how long each step
+// took, for the log.
+type Outcome struct {
+	Result *current.Result
+	// Routes counts the routes the route step added.
+	Routes  int
+	Timings Timings
+}
+
+// Add carries out the plan's steps in order: the interface plugin, the
+// routes, the NAT, the announcement. When a step fails, the steps before
+// it are undone newest first, so the pod is left as it was; a step that
+// fails undoes its own part before returning, except the interface
+// plugin, whose DEL the spec asks for after a failed ADD.
+func (r Runner) Add(ctx context.Context, p Plan) (out Outcome, err error) {
+	k, log := r.kernel(), r.log()
+	out.Timings = Timings{start: r.Start}
+	var res *current.Result
+	if p.Prev != nil {
+		prev := *p.Prev
+		res = &prev
+	}
+	var undo []func() error
+	defer func() {
+		if err == nil {
+			return
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](); uerr != nil {
+				log.Errorf("ADD %s %s: rollback: %v", p.Pod.ContainerID, p.Pod.IfName, uerr)
+			}
+		}
+	}()
+	step := func(name string, err error) error {
+		if p.chain() {
+			return cnierr.Prefix(name, err)
+		}
+		return err
+	}
+
+	if p.Interface != nil {
+		// Refuse before anything runs: the rollback deletes CNI_IFNAME,
+		// which must never hit an interface this ADD did not create.
+		if err := k.IfNameFree(p.Pod.Netns, p.Pod.IfName); err != nil {
+			return out, err
+		}
+		typ := p.Interface.Conf.Type
+		conf, err := delegateBytes(p.Interface.Conf)
+		if err != nil {
+			return out, err
+		}
+		// Whatever the delegate made before failing is its to remove. Its
+		// DEL can itself fail (macvlan stops at a missing IPAM plugin), so
+		// the link, which did not exist before this ADD, goes too.
+		undo = append(undo, func() error {
+			derr := invoke.DelegateDel(ctx, typ, conf, r.Exec)
+			if lerr := k.RemoveLink(p.Pod.Netns, p.Pod.IfName); lerr != nil {
+				return fmt.Errorf("%s DEL: %v; removing %s: %w", typ, derr, p.Pod.IfName, lerr)
+			}
+			return nil
+		})
+		out.Timings.mark("checks")
+		got, err := invoke.DelegateAdd(ctx, typ, conf, r.Exec)
+		out.Timings.mark(typ)
+		if err != nil {
+			return out, cnierr.Prefix(typ, err)
+		}
+		if res, err = current.NewResultFromResult(got); err != nil {
+			return out, cnierr.IO("%s returned a result that cannot be converted: %v", typ, err)
+		}
+		if _, err := FindEgress(res, p.Pod.Netns, p.Pod.IfName); err != nil {
+			return out, cnierr.Prefix(typ+" result", err)
+		}
+	}
+	if p.Routes != nil {
+		added, err := k.AddRoutes(p.Pod.Netns, *p.Routes)
+		out.Timings.mark("routes")
+		if err != nil {
+			return out, step("routes", err)
+		}
+		undo = append(undo, func() error { return k.RemoveRoutes(p.Pod.Netns) })
+		res.Routes = append(res.Routes, added...)
+		out.Routes = len(added)
+	}
+	if p.NAT != nil {
+		used, err := k.AddNAT(p.Pod.Netns, *p.NAT)
+		out.Timings.mark("nat " + string(used))
+		if err != nil {
+			return out, step("nat", err)
+		}
+		undo = append(undo, func() error { return k.RemoveNAT(p.Pod.Netns, p.Pod.IfName) })
+		for _, rs := range p.NAT.Sets {
+			log.Debugf("ADD %s %s: IPv%d rules (%s):\n%s", p.Pod.ContainerID, p.Pod.IfName, rs.Family, used, strings.Join(nat.Describe(used, rs), "\n"))
+		}
+	}
+	if len(p.Announce) > 0 {
+		// The addresses move with the pod; a failed announcement only
+		// costs neighbours' cache timeouts, so it is logged, not returned.
+		if err := k.Announce(p.Pod.Netns, p.Pod.IfName, p.Announce); err != nil {
+			log.Warningf("ADD %s %s: announcing %v: %v", p.Pod.ContainerID, p.Pod.IfName, p.Announce, err)
+		}
+		out.Timings.mark("announce")
+	}
+	out.Result = res
+	return out, nil
+}
+
+// delegateBytes encodes an interface plugin config.
+func delegateBytes(d Delegate) ([]byte, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, cnierr.IO("failed to encode the %s config: %v", d.Type, err)
+	}
+	return b, nil
+}
+
+// Timings records how long each step of ADD took, for the log: where an
+// attachment's time goes is the first question when pods start slowly.
+type Timings struct {
+	start, last time.Time
+	steps       []string
+}
+
+func (t *Timings) mark(step string) {
+	now := time.Now()
+	if t.last.IsZero() {
+		t.last = t.start
+	}
+	if t.last.IsZero() {
+		t.last = now
+	}
+	t.steps = append(t.steps, fmt.Sprintf("%s %.1f ms", step, float64(now.Sub(t.last).Microseconds())/1000))
+	t.last = now
+}
+
+func (t Timings) String() string {
+	return fmt.Sprintf("%.1f ms since start (%s)", float64(time.Since(t.start).Microseconds())/1000, strings.Join(t.steps, ", "))
+}

@@ -1,0 +1,112 @@
+package plugin
+
+import (
+	"context"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/config"
+	"github.com/egress-router/egress-router/chain/logging"
+	"github.com/egress-router/egress-router/chain/plan"
+)
+
+// commands answers the CNI commands for one of our plugins.
+type commands struct {
+	plugin config.Plugin
+}
+
+// context names the failing step: egress-router's runner names the step
+// of its chain itself; a chained plugin is its one step.
+func (c commands) context(what string, err error) error {
+	if c.plugin == config.EgressRouter || err == nil {
+		return err
+	}
+	return cnierr.Prefix(what, err)
+}
+
+func (c commands) add(args *skel.CmdArgs) error {
+	env := config.EnvFrom(args)
+	a, err := config.Load(c.plugin, args.StdinData, env)
+	if err != nil {
+		return err
+	}
+	log := c.open(a.Log)
+	defer log.Close()
+	var out plan.Outcome
+	p, err := a.Plan()
+	if err == nil {
+		log.Debugf("ADD %s %s: %s", args.ContainerID, args.IfName, p.Details())
+		for _, w := range p.Warnings {
+			log.Warningf("ADD %s %s: %s", args.ContainerID, args.IfName, w)
+		}
+		out, err = c.runner(log).Add(context.Background(), p)
+	}
+	if err != nil {
+		log.Errorf("ADD %s %s: %v", args.ContainerID, args.IfName, err)
+		return c.context(string(c.plugin), err)
+	}
+	log.Infof("ADD %s %s: %s, %d routes; %s", args.ContainerID, args.IfName, p, out.Routes, out.Timings)
+	return types.PrintResult(out.Result, a.CNIVersion)
+}
+
+func (c commands) check(args *skel.CmdArgs) error {
+	a, err := config.Load(c.plugin, args.StdinData, config.EnvFrom(args))
+	if err != nil {
+		return err
+	}
+	p, err := a.Plan()
+	if err == nil {
+		err = c.runner(logging.Discard()).Check(context.Background(), p)
+	}
+	return c.context(string(c.plugin)+" check", err)
+}
+
+// del undoes ADD. Its config need not validate; everything is found in
+// the pod, and a missing netns means there is nothing left to undo.
+func (c commands) del(args *skel.CmdArgs) error {
+	t, logs, err := config.Teardown(c.plugin, args.StdinData, config.EnvFrom(args))
+	if err != nil {
+		return err
+	}
+	log := c.open(logs)
+	defer log.Close()
+	if err := c.runner(log).Del(context.Background(), t); err != nil {
+		return c.context(string(c.plugin), err)
+	}
+	// Runtimes call DEL more than once (containerd: again with no netns);
+	// the netns in the log tells which call this was.
+	log.Infof("DEL %s %s (netns %q): done", args.ContainerID, args.IfName, args.Netns)
+	return nil
+}
+
+func (c commands) status(args *skel.CmdArgs) error {
+	s, err := config.Status(c.plugin, args.StdinData, config.EnvFrom(args))
+	if err != nil {
+		return err
+	}
+	return c.runner(logging.Discard()).Status(context.Background(), s)
+}
+
+func (c commands) gc(args *skel.CmdArgs) error {
+	d, valid, err := config.GC(c.plugin, args.StdinData, config.EnvFrom(args))
+	if err != nil {
+		return err
+	}
+	return c.runner(logging.Discard()).GC(context.Background(), d, valid)
+}
+
+func (c commands) runner(log *logging.Logger) plan.Runner {
+	return plan.Runner{Log: log, Start: start}
+}
+
+// open returns the configured logger, falling back to warnings on stderr
+// when the settings are bad (DEL must run even then).
+func (c commands) open(s config.Logging) *logging.Logger {
+	log, err := s.Open(string(c.plugin))
+	if err != nil {
+		return logging.New(string(c.plugin), s.LogFile, logging.Warning)
+	}
+	return log
+}
