@@ -60,12 +60,12 @@ func LoadTarget(path string) (*Target, error) {
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	t := &Target{}
 	if _, ok := probe["config"]; ok {
 		if err := json.Unmarshal(b, t); err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	} else {
 		t.Config = b
@@ -88,7 +88,7 @@ type list struct {
 func parseList(raw []byte) (*list, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
-		return nil, fmt.Errorf("config: %v", err)
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	l := &list{}
 	str := func(m map[string]json.RawMessage, k string) string {
@@ -99,7 +99,7 @@ func parseList(raw []byte) (*list, error) {
 	l.Name, l.CNIVersion = str(top, "name"), str(top, "cniVersion")
 	if p, ok := top["plugins"]; ok {
 		if err := json.Unmarshal(p, &l.Plugins); err != nil {
-			return nil, fmt.Errorf("config: plugins: %v", err)
+			return nil, fmt.Errorf("config: plugins: %w", err)
 		}
 	} else {
 		l.Plugins = []map[string]json.RawMessage{top}

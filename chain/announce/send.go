@@ -37,7 +37,7 @@ func Send(ifName string, ips []net.IP) error {
 	}
 	l, err := netlinksafe.LinkByName(ifName)
 	if err != nil {
-		return fmt.Errorf("announce on %q: %v", ifName, err)
+		return fmt.Errorf("announce on %q: %w", ifName, err)
 	}
 	mac := l.Attrs().HardwareAddr
 	if len(mac) != 6 {
@@ -46,14 +46,14 @@ func Send(ifName string, ips []net.IP) error {
 	// Protocol 0: a send-only socket that never queues received frames.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
 	if err != nil {
-		return fmt.Errorf("announce on %q: packet socket: %v", ifName, err)
+		return fmt.Errorf("announce on %q: packet socket: %w", ifName, err)
 	}
 	defer unix.Close(fd)
 	send := func(dst net.HardwareAddr, frame []byte, what string) error {
 		sa := &unix.SockaddrLinklayer{Ifindex: l.Attrs().Index, Halen: 6}
 		copy(sa.Addr[:], dst)
 		if err := unix.Sendto(fd, frame, 0, sa); err != nil {
-			return fmt.Errorf("announce %s on %q: %v", what, ifName, err)
+			return fmt.Errorf("announce %s on %q: %w", what, ifName, err)
 		}
 		return nil
 	}

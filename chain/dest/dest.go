@@ -155,7 +155,7 @@ func Parse(field string, entries []string, fallbackField, fallbackIP string) (Se
 func parseRule(fields []string) (Rule, error) {
 	port, err := parsePort(fields[0])
 	if err != nil {
-		return Rule{}, fmt.Errorf("local port: %v", err)
+		return Rule{}, fmt.Errorf("local port: %w", err)
 	}
 	proto := strings.ToLower(fields[1])
 	if !isProtocol(proto) {
@@ -168,7 +168,7 @@ func parseRule(fields []string) (Rule, error) {
 	r := Rule{Port: port, Proto: proto, IP: ip, RemotePort: port}
 	if len(fields) == 4 {
 		if r.RemotePort, err = parsePort(fields[3]); err != nil {
-			return Rule{}, fmt.Errorf("remote port: %v", err)
+			return Rule{}, fmt.Errorf("remote port: %w", err)
 		}
 	}
 	return r, nil

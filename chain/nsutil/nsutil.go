@@ -52,7 +52,7 @@ func Sysctls(name string, kv map[string]string) error {
 		for k, v := range kv {
 			p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
 			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
-				return fmt.Errorf("%s: set %s=%s: %v", name, k, v, err)
+				return fmt.Errorf("%s: set %s=%s: %w", name, k, v, err)
 			}
 		}
 		return nil

@@ -50,7 +50,7 @@ func install(src, dest string) (int, error) {
 		return 0, err
 	}
 	if st, err := os.Stat(dest); err != nil || !st.IsDir() {
-		return 0, fmt.Errorf("destination %s is not a folder (is the host path mounted?): %v", dest, err)
+		return 0, fmt.Errorf("destination %s is not a folder (is the host path mounted?): %w", dest, err)
 	}
 	var names []string
 	for _, e := range entries {
@@ -66,7 +66,7 @@ func install(src, dest string) (int, error) {
 	for _, name := range names {
 		changed, err := copyFile(filepath.Join(src, name), filepath.Join(dest, name))
 		if err != nil {
-			return written, fmt.Errorf("%s: %v", name, err)
+			return written, fmt.Errorf("%s: %w", name, err)
 		}
 		if changed {
 			written++

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/egress-router/egress-router/chain/testnet"
 	"io"
 	"os"
 	"os/exec"
@@ -33,6 +32,7 @@ import (
 	"github.com/containernetworking/cni/pkg/version"
 
 	"github.com/egress-router/egress-router/chain/nsutil"
+	"github.com/egress-router/egress-router/chain/testnet"
 )
 
 func main() {
@@ -187,7 +187,7 @@ func (r *recorder) ExecPlugin(ctx context.Context, pluginPath string, stdin []by
 		r.mu.Unlock()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v: %s%s", filepath.Base(pluginPath), err, out.String(), errb.String())
+		return nil, fmt.Errorf("%s: %w: %s%s", filepath.Base(pluginPath), err, out.String(), errb.String())
 	}
 	return []byte(out.String()), nil
 }
@@ -213,11 +213,11 @@ func bench(o options, prefix string, w io.Writer) error {
 		for i, f := range fs {
 			t0 := time.Now()
 			if _, err := cni.AddNetworkList(ctx, f.list, rt); err != nil {
-				return fmt.Errorf("%s ADD: %v", label(f), err)
+				return fmt.Errorf("%s ADD: %w", label(f), err)
 			}
 			t1 := time.Now()
 			if err := cni.DelNetworkList(ctx, f.list, rt); err != nil {
-				return fmt.Errorf("%s DEL: %v", label(f), err)
+				return fmt.Errorf("%s DEL: %w", label(f), err)
 			}
 			t2 := time.Now()
 			if c >= 0 {
@@ -247,10 +247,10 @@ func bench(o options, prefix string, w io.Writer) error {
 		mem := libcni.NewCNIConfigWithCacheDir([]string{o.bin}, cache, rec)
 		for _, f := range fs {
 			if _, err := mem.AddNetworkList(ctx, f.list, rt); err != nil {
-				return fmt.Errorf("%s ADD (memory pass): %v", label(f), err)
+				return fmt.Errorf("%s ADD (memory pass): %w", label(f), err)
 			}
 			if err := mem.DelNetworkList(ctx, f.list, rt); err != nil {
-				return fmt.Errorf("%s DEL (memory pass): %v", label(f), err)
+				return fmt.Errorf("%s DEL (memory pass): %w", label(f), err)
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func run(argv []string, stdout io.Writer) (failed bool, err error) {
 		return false, err
 	}
 	if fs.NArg() == 0 {
-		return false, errors.New("no target; usage: cni-conformance [flags] CONFIG...")
+		return false, errors.New("no target: give a config or conflist (usage: cni-conformance [flags] CONFIG...)")
 	}
 	cniPath := filepath.SplitList(*path)
 	if *plugin != "" {
@@ -89,7 +89,7 @@ func run(argv []string, stdout io.Writer) (failed bool, err error) {
 		t.Owns = append(t.Owns, own...)
 		rep, err := conformance.Run(t)
 		if err != nil {
-			return false, fmt.Errorf("%s: %v", f, err)
+			return false, fmt.Errorf("%s: %w", f, err)
 		}
 		if *markdown {
 			err = rep.WriteMarkdown(stdout)
