@@ -39,7 +39,7 @@ build:
 kube:
 	@bash deploy/local/kube-build.sh $(KUBE_BIN)
 
-test: deps build kube
+test: deps build kube lint
 	EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
 	@echo "== again with the iptables NAT backend (the run above used nftables, what auto picks)"
 	EGRESS_NAT_BACKEND=iptables EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./plugins/... ./chain/e2e/ ./deploy/
@@ -59,9 +59,11 @@ CONFORMANCE_TARGETS := egress-router egress-chain egress-route egress-nat macvla
 conformance: deps build
 	@bash conformance/write-doc.sh $(BIN) docs/conformance.md $(CONFORMANCE_TARGETS)
 
+## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool); make test runs it first
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 clean:
 	rm -rf $(BIN)
