@@ -27,8 +27,12 @@ const (
 	operatorIP   = "192.168.3.10"  // nad-operator.yaml's reserved address
 	singleIP     = "192.168.12.99" // nad-single.yaml's and nad-conflist.yaml's
 	singleServer = "192.168.12.91" // their destination
-	operatorLog  = "/tmp/egress-router-log"
 )
+
+// operatorLog is where egress-router logs for nad-operator.yaml, whose
+// log_file is /tmp/egress-router-log: the node's log folder (the test
+// policy's), under the file's base name.
+func operatorLog() string { return filepath.Join(nstest.LogDir(), "egress-router-log") }
 
 type cluster struct {
 	*nstest.KubeNode
@@ -237,6 +241,9 @@ func ask(t *testing.T, from, proto, addr string) string {
 // same router, and deleting a router leaves nothing on the node.
 func TestOnANode(t *testing.T) {
 	c := startCluster(t)
+	// The node's policy lists the kubeconfig the ipConfig NAD names (the
+	// test's admin one stands in for Multus's).
+	nstest.UsePolicy(t, map[string]any{"kubeconfigs": []string{c.Kubeconfig}})
 	servers := map[string]*nstest.Server{}
 	for _, s := range []struct{ proto, addr string }{
 		{"tcp", "203.0.113.26:80"}, {"tcp", "203.0.113.27:443"}, {"udp", "10.0.0.99:80"},
@@ -252,10 +259,7 @@ func TestOnANode(t *testing.T) {
 	c.Apply(t, testPod("client", ""))
 	client := c.runningPod(t, "test=client")
 
-	logBefore := fileSize(operatorLog)
-	if logBefore < 0 {
-		t.Cleanup(func() { os.Remove(operatorLog) })
-	}
+	logBefore := fileSize(operatorLog())
 	before := nstest.MustTake(t, c.node)
 	router, err := os.ReadFile("kubernetes/router.yaml")
 	if err != nil {
@@ -288,7 +292,7 @@ func TestOnANode(t *testing.T) {
 			t.Errorf("network-status net1 = %+v, want %+v", *net1, want)
 		}
 		// ... and against the result egress-router gave.
-		raw, err := c.DelegateResult("egress-router-cni-nad", lastID(t, operatorLog, logBefore, "ADD"), "net1")
+		raw, err := c.DelegateResult("egress-router-cni-nad", lastID(t, operatorLog(), logBefore, "ADD"), "net1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +343,7 @@ func TestOnANode(t *testing.T) {
 	// and Multus, finding the pod, passes it on. That DEL must leave the
 	// running sandbox's router as it is.
 	t.Run("sandbox restart", func(t *testing.T) {
-		first := lastID(t, operatorLog, logBefore, "ADD")
+		first := lastID(t, operatorLog(), logBefore, "ADD")
 		id := first
 		for i := 0; i < 2; i++ {
 			var pid int
@@ -352,7 +356,7 @@ func TestOnANode(t *testing.T) {
 			}
 			dead := id
 			c.WaitFor(t, "a new sandbox", func() error {
-				if id = lastID(t, operatorLog, logBefore, "ADD"); id == dead {
+				if id = lastID(t, operatorLog(), logBefore, "ADD"); id == dead {
 					return fmt.Errorf("no ADD since sandbox %s died", dead)
 				}
 				return nil
@@ -360,7 +364,7 @@ func TestOnANode(t *testing.T) {
 		}
 		c.WaitFor(t, "both DELs of the first dead sandbox", func() error {
 			with, without := 0, 0
-			for _, l := range delLines(operatorLog, logBefore) {
+			for _, l := range delLines(operatorLog(), logBefore) {
 				if strings.Contains(l, "DEL "+first+" ") {
 					if strings.Contains(l, `(netns "")`) {
 						without++
@@ -378,18 +382,18 @@ func TestOnANode(t *testing.T) {
 		operatorTraffic(t, c, client, r, servers)
 	})
 	t.Run("delete", func(t *testing.T) {
-		current := lastID(t, operatorLog, logBefore, "ADD")
+		current := lastID(t, operatorLog(), logBefore, "ADD")
 		if _, err := c.Kubectl("delete", "-n", "egress", "deployment/egress-router-cni-deployment", "service/app-egress"); err != nil {
 			t.Fatal(err)
 		}
 		c.gone(t, "app=egress-router-cni")
 		c.WaitFor(t, "DEL of the deleted pod's sandbox", func() error {
-			for _, l := range delLines(operatorLog, logBefore) {
+			for _, l := range delLines(operatorLog(), logBefore) {
 				if strings.Contains(l, "DEL "+current+" ") && !strings.Contains(l, `(netns "")`) {
 					return nil
 				}
 			}
-			return fmt.Errorf("no DEL of %s with its netns in %s", current, operatorLog)
+			return fmt.Errorf("no DEL of %s with its netns in %s", current, operatorLog())
 		})
 		before.Unchanged(t, c.node, "after the router pod was deleted")
 	})

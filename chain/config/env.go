@@ -6,10 +6,11 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 
 	"github.com/egress-router/egress-router/chain/plan"
+	"github.com/egress-router/egress-router/chain/policy"
 )
 
-// Env is what the runtime says besides the config: trusted, unlike the
-// config itself.
+// Env is what the runtime and the node's admin say besides the config:
+// trusted, unlike the config itself.
 type Env struct {
 	ContainerID string // CNI_CONTAINERID
 	Netns       string // CNI_NETNS
@@ -22,6 +23,16 @@ type Env struct {
 	// already (egress-chain -configmap-data, tests); nil makes Load read
 	// it through the egress-ipconfig helper.
 	IPConfigData map[string]string
+	// Policy is the node's policy; nil is the default policy.
+	Policy *policy.Policy
+}
+
+// policy is the node's policy, the default one when none was loaded.
+func (e Env) policy() *policy.Policy {
+	if e.Policy == nil {
+		return policy.Default()
+	}
+	return e.Policy
 }
 
 // EnvFrom takes the runtime's values from skel's arguments.

@@ -16,30 +16,45 @@ import (
 const DefaultKubeconfig = "/etc/cni/net.d/multus.d/multus.kubeconfig"
 
 // Where returns the ConfigMap's namespace/name; the namespace defaults to
-// the pod's (K8S_POD_NAMESPACE).
-func (ic *IPConfig) Where(podNamespace string) (namespace, name string, err error) {
+// the pod's (K8S_POD_NAMESPACE), and another one must be one the node's
+// policy allows: the plugin reads with Multus's rights, not the pod's.
+func (ic *IPConfig) Where(env Env) (namespace, name string, err error) {
 	namespace, name = strings.TrimSpace(ic.Namespace), strings.TrimSpace(ic.Name)
 	if name == "" {
 		return "", "", cnierr.Config("ipConfig.name: missing; name the ConfigMap holding the ip or podIP entry")
 	}
 	if namespace == "" {
-		namespace = podNamespace
+		namespace = env.PodNamespace
 	}
 	if namespace == "" {
 		return "", "", cnierr.Env("ipConfig.namespace: not set and CNI_ARGS has no K8S_POD_NAMESPACE to default to")
 	}
+	if pol := env.policy(); !pol.AllowsConfigMapNamespace(env.PodNamespace, namespace) {
+		return "", "", cnierr.Config("ipConfig.namespace %q: not the pod's namespace %q, and %s allows no other", namespace, env.PodNamespace, pol.Source)
+	}
 	return namespace, name, nil
 }
 
-// kubeconfigPath is the kubeconfig to read the ConfigMap with.
-func (n *RouterConf) kubeconfigPath() string {
+// kubeconfig is the kubeconfig to read the ConfigMap with, which must be
+// one the node's policy lists: a kubeconfig can run commands (exec
+// credential plugins) and send files (tokenFile) as root.
+func (n *RouterConf) kubeconfig(env Env) (string, error) {
+	path, field := n.kubeconfigPath()
+	if pol := env.policy(); !pol.AllowsKubeconfig(path) {
+		return "", cnierr.Config("%s %q: not a kubeconfig %s allows", field, path, pol.Source)
+	}
+	return path, nil
+}
+
+// kubeconfigPath is the kubeconfig a config names, and the field naming it.
+func (n *RouterConf) kubeconfigPath() (string, string) {
 	if n.IPConfig != nil && strings.TrimSpace(n.IPConfig.Kubeconfig) != "" {
-		return n.IPConfig.Kubeconfig
+		return n.IPConfig.Kubeconfig, "ipConfig.kubeconfig"
 	}
 	if strings.TrimSpace(n.Kubeconfig) != "" {
-		return n.Kubeconfig
+		return n.Kubeconfig, "kubeconfig"
 	}
-	return DefaultKubeconfig
+	return DefaultKubeconfig, "kubeconfig"
 }
 
 // fromConfigMap picks the pod's `ip` entry from the ConfigMap's data (an
@@ -102,8 +117,12 @@ func (o *IP) apply(cm *IP, where string) (*IP, error) {
 			return nil, cnierr.Config("%s: assigns no addresses (allowed: %v)", where, o.Addresses)
 		}
 		for _, a := range cm.Addresses {
-			if !allowed(a, o.Addresses) {
+			ok, bare := allowed(a, o.Addresses)
+			if !ok {
 				return nil, cnierr.Config("%s: address %q is not in ipConfig.overrides.addresses %v", where, a, o.Addresses)
+			}
+			if bare {
+				out.bare = append(out.bare, strings.TrimSpace(a))
 			}
 		}
 	}
@@ -150,22 +169,28 @@ func (o *IP) apply(cm *IP, where string) (*IP, error) {
 }
 
 // allowed reports whether address a is on the allow list: the same IP,
-// and the same prefix when the list entry gives one.
-func allowed(a string, list []string) bool {
+// and the same prefix when the list entry gives one. bare says it was
+// admitted by an entry without a prefix while it has one: such an entry
+// admits the address only as a host address or with its egress subnet's
+// prefix, which the caller checks (see barePrefixes).
+func allowed(a string, list []string) (ok, bare bool) {
 	ip, n, err := splitAddr(a)
 	if err != nil {
-		return false
+		return false, false
 	}
 	for _, l := range list {
 		lip, ln, err := splitAddr(l)
 		if err != nil || !lip.Equal(ip) {
 			continue
 		}
-		if ln == nil || (n != nil && ln.String() == n.String()) {
-			return true
+		if ln != nil && n != nil && ln.String() == n.String() {
+			return true, false
+		}
+		if ln == nil {
+			ok, bare = true, n != nil
 		}
 	}
-	return false
+	return ok, bare
 }
 
 func splitAddr(s string) (net.IP, *net.IPNet, error) {

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
+	"github.com/egress-router/egress-router/chain/policy"
 )
 
 func ipConfigConf(overrides string) string {
@@ -33,8 +36,11 @@ func TestIPConfig(t *testing.T) {
 			env:   Env{PodNamespace: "egress", IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.99/24"],"gateway":"192.168.12.1","destinations":["192.168.12.91"]}`}},
 			addrs: "192.168.12.99/24", gws: "192.168.12.1", dests: "192.168.12.91", fieldFrag: "ipConfig ConfigMap egress/egress-file"},
 		{name: "namespace given in the config", conf: strings.Replace(ipConfigConf(""), `"name":"egress-file"`, `"namespace":"routers","name":"egress-file"`, 1),
-			env:   Env{PodNamespace: "egress", IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.99/24"],"gateway":"192.168.12.1"}`}},
+			env:   Env{PodNamespace: "egress", Policy: mustPolicy(`{"configMapNamespaces": ["routers"]}`), IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.99/24"],"gateway":"192.168.12.1"}`}},
 			addrs: "192.168.12.99/24", fieldFrag: "routers/egress-file"},
+		{name: "another namespace by default", conf: strings.Replace(ipConfigConf(""), `"name":"egress-file"`, `"namespace":"routers","name":"egress-file"`, 1),
+			env:  Env{PodNamespace: "egress", IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.99/24"],"gateway":"192.168.12.1"}`}},
+			code: 7, frags: []string{`ipConfig.namespace "routers"`, `pod's namespace "egress"`}},
 		{name: "no namespace anywhere", conf: ipConfigConf(""), env: Env{IPConfigData: map[string]string{}},
 			code: 4, frags: []string{"ipConfig.namespace", "K8S_POD_NAMESPACE"}},
 		{name: "no name", conf: strings.Replace(ipConfigConf(""), `"name":"egress-file"`, `"namespace":"x"`, 1),
@@ -57,9 +63,18 @@ func TestIPConfig(t *testing.T) {
 		{name: "allowed address, forced gateway, default destinations", conf: ipConfigConf(allowList),
 			env:   Env{PodNamespace: "egress", IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.99/24"]}`}},
 			addrs: "192.168.12.99/24", gws: "192.168.12.1", dests: "80 tcp 203.0.113.5 8080|53 udp 203.0.113.53|192.168.12.91"},
-		{name: "bare allow entry allows any prefix", conf: ipConfigConf(allowList),
+		{name: "bare allow entry, the egress subnet not known yet (checked at Resolve)", conf: ipConfigConf(allowList),
 			env:   Env{PodNamespace: "egress", IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.98/24"],"gateway":"192.168.12.1"}`}},
 			addrs: "192.168.12.98/24", gws: "192.168.12.1"},
+		{name: "bare allow entry with the policy's egress subnet's prefix", conf: ipConfigConf(allowList),
+			env:   Env{PodNamespace: "egress", Policy: mustPolicy(`{"egressSubnets": ["192.168.12.0/24"]}`), IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.98/24"],"gateway":"192.168.12.1"}`}},
+			addrs: "192.168.12.98/24"},
+		{name: "bare allow entry as a host address", conf: ipConfigConf(allowList),
+			env:   Env{PodNamespace: "egress", Policy: mustPolicy(`{"egressSubnets": ["192.168.12.0/24"]}`), IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.98"],"gateway":"192.168.12.1"}`}},
+			addrs: "192.168.12.98/32"},
+		{name: "bare allow entry does not admit a wider prefix", conf: ipConfigConf(allowList),
+			env:  Env{PodNamespace: "egress", Policy: mustPolicy(`{"egressSubnets": ["192.168.12.0/24"]}`), IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.98/1"],"gateway":"192.168.12.1"}`}},
+			code: 7, frags: []string{`address "192.168.12.98/1"`, "without a prefix", "[24 32]"}},
 		{name: "address outside the allow list", conf: ipConfigConf(allowList),
 			env:  Env{PodNamespace: "egress", IPConfigData: map[string]string{"ip": `{"addresses":["192.168.12.50/24"]}`}},
 			code: 7, frags: []string{"egress/egress-file", `address "192.168.12.50/24"`, "ipConfig.overrides.addresses"}},
@@ -122,16 +137,39 @@ func TestIPConfig(t *testing.T) {
 }
 
 func TestKubeconfigPath(t *testing.T) {
+	path := func(n *RouterConf) string { p, _ := n.kubeconfigPath(); return p }
 	n := &RouterConf{}
-	if n.kubeconfigPath() != DefaultKubeconfig {
-		t.Errorf("default %q", n.kubeconfigPath())
+	if path(n) != DefaultKubeconfig {
+		t.Errorf("default %q", path(n))
 	}
 	n.Kubeconfig = "/etc/kube.conf"
-	if n.kubeconfigPath() != "/etc/kube.conf" {
-		t.Errorf("top level %q", n.kubeconfigPath())
+	if path(n) != "/etc/kube.conf" {
+		t.Errorf("top level %q", path(n))
 	}
 	n.IPConfig = &IPConfig{Kubeconfig: "/etc/ipconfig.conf"}
-	if n.kubeconfigPath() != "/etc/ipconfig.conf" {
-		t.Errorf("ipConfig's %q", n.kubeconfigPath())
+	if path(n) != "/etc/ipconfig.conf" {
+		t.Errorf("ipConfig's %q", path(n))
+	}
+}
+
+// TestBarePrefixesAtResolve: without egress subnets in the policy, a bare
+// allow-list address is held to the master's subnets once Resolve knows
+// the master.
+func TestBarePrefixesAtResolve(t *testing.T) {
+	_, master, _ := net.ParseCIDR("192.168.12.0/24")
+	c := &Router{Field: "ipConfig ConfigMap egress/egress-file"}
+	pol := policy.Default()
+	for addr, ok := range map[string]bool{"192.168.12.98/24": true, "192.168.12.98/32": true, "192.168.12.98/1": false, "192.168.12.98/23": false} {
+		err := c.barePrefixes(pol, []string{addr}, []*net.IPNet{master})
+		if ok != (err == nil) {
+			t.Errorf("%s: %v", addr, err)
+		}
+		if err != nil {
+			cnierrtest.Want(t, err, 7, fmt.Sprintf("address %q", addr), "[24 32]")
+		}
+	}
+	// Before the master is known, nothing is decided.
+	if err := c.barePrefixes(pol, []string{"192.168.12.98/1"}, nil); err != nil {
+		t.Errorf("without subnets: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -83,6 +84,9 @@ func (a *Attachment) loadRoute(stdin []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := guardAddrs(a.env.policy(), a.env.PodNamespace, egressField(eg), eg.Addrs, s.viaCluster); err != nil {
+		return err
+	}
 	a.route, a.CNIVersion, a.Log = &routeAttachment{settings: s, egress: eg}, n.CNIVersion, n.Logging
 	return nil
 }
@@ -96,6 +100,12 @@ func (a *Attachment) loadNAT(stdin []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := guardAddrs(a.env.policy(), a.env.PodNamespace, egressField(eg), eg.Addrs, nil); err != nil {
+		return err
+	}
+	if err := guardDests(a.env.policy(), a.env.PodNamespace, "destinations", s.destinations); err != nil {
+		return err
+	}
 	spec, err := natSpec(s.cluster, eg.IfName, s.destinations, s.source, eg.Addrs)
 	if err != nil {
 		return err
@@ -106,6 +116,11 @@ func (a *Attachment) loadNAT(stdin []byte) error {
 	}
 	a.nat, a.CNIVersion, a.Log = &natAttachment{backend: s.backend, sets: sets}, n.CNIVersion, n.Logging
 	return nil
+}
+
+// egressField names prevResult's addresses of the interface in messages.
+func egressField(eg *plan.Egress) string {
+	return fmt.Sprintf("prevResult: addresses of %q", eg.IfName)
 }
 
 // chained reads a chained plugin's prevResult and finds the attachment's
@@ -130,6 +145,9 @@ func (a *Attachment) Plan() (plan.Plan, error) {
 			return plan.Plan{}, err
 		}
 		if err := a.router.Resolve(); err != nil {
+			return plan.Plan{}, err
+		}
+		if err := guardPod(a.env.Netns, a.router.ClusterInterface(), a.router.Field+".addresses", a.router.Addrs); err != nil {
 			return plan.Plan{}, err
 		}
 		p, a.prev = a.router.Plan(a.env.Pod()), prev

@@ -45,7 +45,8 @@ type routeAttachment struct {
 // egress link's parent on the node (read here, in the netns we run in).
 func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 	var master []net.IP
-	if r.settings.needsMaster() {
+	pol, field := env.policy(), egressField(r.egress)
+	if r.settings.needsMaster() || pol.RestrictsMasters() {
 		parent, err := parentIndex(env.Netns, r.egress.IfName)
 		if err != nil {
 			return plan.Plan{}, err
@@ -54,7 +55,16 @@ func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 		if err != nil {
 			return plan.Plan{}, fmt.Errorf("master host route: %w (set masterIPs, or masterRoutes false)", err)
 		}
+		if err := guardMaster(pol, "the master of "+r.egress.IfName, m.Link); err != nil {
+			return plan.Plan{}, err
+		}
 		master = m.IPs
+	}
+	if err := guardNode(field, r.egress.Addrs); err != nil {
+		return plan.Plan{}, err
+	}
+	if err := guardPod(env.Netns, r.settings.clusterInterface, field, r.egress.Addrs); err != nil {
+		return plan.Plan{}, err
 	}
 	rp := r.settings.plan(r.egress.IfName, r.egress.Addrs, r.settings.gateways, egressGateways(r.egress), master)
 	return plan.Plan{Routes: &rp}, nil

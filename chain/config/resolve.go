@@ -37,6 +37,15 @@ func (c *Router) Resolve() error {
 		}
 		master, c.MasterHow = l, m.How
 		c.Interface.Master = m.Link
+		if err := guardMaster(c.policy, "interfaceArgs.master (inferred)", m.Link); err != nil {
+			return err
+		}
+	}
+	if err := guardNode(c.Field+".addresses", c.Addrs); err != nil {
+		return err
+	}
+	if err := c.barePrefixes(c.policy, c.bare, linkSubnets(c.Interface.Master)); err != nil {
+		return err
 	}
 	if m, err := findMaster(master.Attrs().Index, nil); err == nil {
 		c.MasterAddrs = m.IPs

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/nat"
 	"github.com/egress-router/egress-router/chain/netx"
+	"github.com/egress-router/egress-router/chain/policy"
 )
 
 // Interface types and their modes, first mode the default.
@@ -58,6 +60,10 @@ type Router struct {
 	// MasterAddrs are the master's host addresses (Resolve), which the pod
 	// reaches through the cluster interface.
 	MasterAddrs []net.IP
+	// bare are addresses an ipConfig overrides entry without a prefix
+	// admitted; their prefix is checked against the egress subnet.
+	bare   []string
+	policy *policy.Policy
 }
 
 // ParseRouter decodes and validates an egress-router config. Nothing on
@@ -73,7 +79,7 @@ func ParseRouter(stdin []byte, env Env) (*Router, error) {
 
 // validate checks the config for one attachment.
 func (n *RouterConf) validate(env Env) (*Router, error) {
-	c := &Router{Name: n.Name, CNIVersion: n.CNIVersion, IfName: env.IfName, Log: n.Logging}
+	c := &Router{Name: n.Name, CNIVersion: n.CNIVersion, IfName: env.IfName, Log: n.Logging, policy: env.policy()}
 	if strings.TrimSpace(n.Name) == "" {
 		return nil, cnierr.Config("name: missing; the network needs a name")
 	}
@@ -84,12 +90,21 @@ func (n *RouterConf) validate(env Env) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Field, c.Dropped = field, ip.Dropped
+	c.Field, c.Dropped, c.bare = field, ip.Dropped, ip.bare
 	if err := c.parseIP(field, ip); err != nil {
 		return nil, err
 	}
 	if c.Interface, err = parseInterface(n.InterfaceType, n.InterfaceArgs, c.Addrs); err != nil {
 		return nil, err
+	}
+	pol := env.policy()
+	if c.Interface.Master != "" {
+		if err := guardMaster(pol, "interfaceArgs.master", c.Interface.Master); err != nil {
+			return nil, err
+		}
+	}
+	if !pol.AllowsMode(c.Interface.Type, c.Interface.Mode) {
+		return nil, cnierr.Config("interfaceArgs.mode %q: %s mode passthru hands the master's own MAC address to the pod; %s does not allow it", c.Interface.Mode, c.Interface.Type, pol.Source)
 	}
 	c.Cluster = Cluster{ClusterInterface: strings.TrimSpace(n.ClusterInterface)}
 	c.Route = n.RouteOptions
@@ -98,6 +113,15 @@ func (n *RouterConf) validate(env Env) (*Router, error) {
 	}
 	if c.routes.clusterInterface == c.IfName {
 		return nil, cnierr.Config("clusterInterface %q is the egress interface itself (CNI_IFNAME)", c.routes.clusterInterface)
+	}
+	if err := c.barePrefixes(pol, ip.bare, nil); err != nil {
+		return nil, err
+	}
+	if err := guardAddrs(pol, env.PodNamespace, field+".addresses", c.Addrs, c.routes.viaCluster); err != nil {
+		return nil, err
+	}
+	if err := guardDests(pol, env.PodNamespace, field+".destinations", c.Destinations); err != nil {
+		return nil, err
 	}
 	if _, err := logging.ParseLevel(n.LogLevel); err != nil {
 		return nil, cnierr.Config("log_level: %v", err)
@@ -132,7 +156,7 @@ func (n *RouterConf) pickIP(env Env) (*IP, string, error) {
 	case len(set) > 1:
 		return nil, "", cnierr.Config("%s are mutually exclusive; give exactly one of ip, podIP or ipConfig", strings.Join(set, " and "))
 	case n.IPConfig != nil:
-		ns, name, err := n.IPConfig.Where(env.PodNamespace)
+		ns, name, err := n.IPConfig.Where(env)
 		if err != nil {
 			return nil, "", err
 		}
@@ -360,4 +384,27 @@ func (c *Router) AddrStrings() []string {
 		out = append(out, a.String())
 	}
 	return out
+}
+
+// barePrefixes checks the addresses an overrides entry without a prefix
+// admitted: a bare IP admits that address as a host address or with its
+// egress subnet's prefix, never a wider one. The egress subnets are the
+// policy's; without any, those of the master (subnets, known once it is
+// resolved; until then the check waits for Resolve).
+func (c *Router) barePrefixes(pol *policy.Policy, bare []string, subnets []*net.IPNet) error {
+	for _, s := range bare {
+		a, err := parseAddress(s)
+		if err != nil {
+			continue // parseIP reported it
+		}
+		if subnets == nil && !pol.HasEgressSubnets() {
+			continue
+		}
+		ones, _ := a.Mask.Size()
+		prefixes := pol.HostPrefixes(a.IP, subnets)
+		if !slices.Contains(prefixes, ones) {
+			return cnierr.Config("%s: address %q: ipConfig.overrides.addresses names %s without a prefix, which admits it only with prefix %v", c.Field, s, a.IP, prefixes)
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/egress-router/egress-router/chain/cnierr/cnierrtest"
+	"github.com/egress-router/egress-router/chain/policy"
 )
 
 // operatorNAD is the operator's rendered spec.config for a typical
@@ -190,7 +191,10 @@ var configCases = []configCase{
 	{name: "ipvlan default mode", conf: withIP(destIP(`[]`), `"interfaceType":"IPVLAN"`), ok: want{iface: "ipvlan l2"}},
 	{name: "ipvlan l3s", conf: withIP(destIP(`[]`), `"interfaceType":"ipvlan"`, `"interfaceArgs":{"mode":"l3s"}`), ok: want{iface: "ipvlan l3s"}},
 	{name: "macvlan modes as the operator's CR spells them", conf: withIP(destIP(`[]`), `"interfaceArgs":{"mode":"VEPA"}`), ok: want{iface: "macvlan vepa"}},
-	{name: "macvlan passthru", conf: withIP(destIP(`[]`), `"interfaceArgs":{"mode":"Passthru"}`), ok: want{iface: "macvlan passthru"}},
+	{name: "macvlan passthru where the policy allows it", conf: withIP(destIP(`[]`), `"interfaceArgs":{"mode":"Passthru"}`),
+		env: Env{Policy: mustPolicy(`{"passthru": true}`)}, ok: want{iface: "macvlan passthru"}},
+	{name: "macvlan passthru by default", conf: withIP(destIP(`[]`), `"interfaceArgs":{"mode":"Passthru"}`),
+		code: 7, frags: []string{`interfaceArgs.mode "passthru"`, "does not allow it"}},
 	{name: "macvlan private", conf: withIP(destIP(`[]`), `"interfaceType":"macvlan"`, `"interfaceArgs":{"mode":"private","master":"br-ex"}`),
 		ok: want{iface: "macvlan private", master: "br-ex"}},
 	{name: "mtu as a string, as egress-router-cni took it", conf: withIP(destIP(`[]`), `"interfaceArgs":{"mtu":"1400"}`), ok: want{mtu: 1400}},
@@ -251,6 +255,35 @@ var configCases = []configCase{
 	{name: "gateway a number", conf: withIP(`{"addresses":["192.168.12.99/24"],"gateway":1}`),
 		code: 7, frags: []string{"invalid network configuration", "string or an array"}},
 
+	// The node's policy: what a namespace admin's config may ask for.
+	{name: "reserved address in the cluster network", conf: withIP(destIP(`[]`), `"clusterCIDRs":["192.168.0.0/16"]`),
+		code: 7, frags: []string{`ip.addresses "192.168.12.99/24"`, "cluster or service network 192.168.0.0/16"}},
+	{name: "reserved address in the service network", conf: withIP(`{"addresses":["172.30.5.5/24"]}`, `"serviceCIDRs":["172.30.0.0/16"]`),
+		code: 7, frags: []string{`ip.addresses "172.30.5.5/24"`, "172.30.0.0/16"}},
+	{name: "master the policy does not list", conf: withIP(destIP(`[]`), `"interfaceArgs":{"master":"ens9"}`),
+		env: Env{Policy: mustPolicy(`{"masters": ["ens4"]}`)}, code: 7, frags: []string{`interfaceArgs.master "ens9"`, "not a master link"}},
+	{name: "master the policy lists", conf: withIP(destIP(`[]`), `"interfaceArgs":{"master":"ens4"}`),
+		env: Env{Policy: mustPolicy(`{"masters": ["ens4"]}`)}, ok: want{master: "ens4", iface: "macvlan bridge"}},
+	{name: "loopback as master", conf: withIP(destIP(`[]`), `"interfaceArgs":{"master":"lo"}`),
+		code: 7, frags: []string{`interfaceArgs.master "lo"`}},
+	{name: "address outside the policy's egress subnets", conf: withIP(destIP(`[]`)),
+		env: Env{Policy: mustPolicy(`{"egressSubnets": ["10.9.0.0/16"]}`)}, code: 7, frags: []string{`ip.addresses "192.168.12.99/24"`, "outside the egress subnets"}},
+	{name: "address outside the namespace's limits", conf: withIP(destIP(`[]`)),
+		env:  Env{PodNamespace: "team-a", Policy: mustPolicy(`{"namespaces": {"team-a": {"addresses": ["192.168.12.96/31"]}}}`)},
+		code: 7, frags: []string{`ip.addresses "192.168.12.99/24"`, `namespace "team-a"`}},
+	{name: "address inside the namespace's limits", conf: withIP(`{"addresses":["192.168.12.97/24"],"destinations":["203.0.113.5"]}`),
+		env: Env{PodNamespace: "team-a", Policy: mustPolicy(`{"namespaces": {"team-a": {"addresses": ["192.168.12.96/30"], "destinations": ["203.0.113.0/24"]}}}`)},
+		ok:  want{addrs: []string{"192.168.12.97/24"}}},
+	{name: "destination outside the namespace's limits", conf: withIP(`{"addresses":["192.168.12.97/24"],"destinations":["80 tcp 203.0.113.5","198.51.100.9"]}`),
+		env:  Env{PodNamespace: "team-a", Policy: mustPolicy(`{"namespaces": {"team-a": {"addresses": ["192.168.12.96/30"], "destinations": ["203.0.113.0/24"]}}}`)},
+		code: 7, frags: []string{"ip.destinations", "198.51.100.9 is outside the destinations"}},
+	{name: "namespace the policy does not admit", conf: withIP(destIP(`[]`)),
+		env: Env{PodNamespace: "team-b", Policy: mustPolicy(`{"otherNamespaces": "deny"}`)}, code: 7, frags: []string{`namespace "team-b"`}},
+	{name: "known key in another case", conf: withIP(destIP(`[]`), `"LOG_FILE":"/tmp/x"`),
+		code: 7, frags: []string{"LOG_FILE", `write "log_file"`}},
+	{name: "key twice", conf: withIP(destIP(`[]`), `"log_level":"debug"`, `"log_level":"error"`),
+		code: 7, frags: []string{"log_level", "twice"}},
+
 	// ip, podIP, ipConfig.
 	{name: "podIP chosen by K8S_POD_NAME",
 		conf: `{"cniVersion":"1.0.0","name":"er","type":"egress-router","podIP":{"router-a":{"addresses":["192.168.12.98/24"],"gateway":"192.168.12.1"},"router-b":{"addresses":["192.168.12.97/24"],"destinations":["203.0.113.9"]}}}`,
@@ -266,7 +299,7 @@ var configCases = []configCase{
 		conf: `{"cniVersion":"1.0.0","name":"er","type":"egress-router","podIP":{"router-a":{"addresses":["192.168.12.0/24"]}}}`,
 		env:  Env{PodName: "router-a"}, code: 7, frags: []string{`podIP["router-a"].addresses[0]`, `"192.168.12.0/24"`}},
 	{name: "ipConfig needs the API server",
-		conf: `{"cniVersion":"1.0.0","name":"er","type":"egress-router","ipConfig":{"namespace":"egress","name":"egress-file"}}`,
+		conf: `{"cniVersion":"1.0.0","name":"er","type":"egress-router","ipConfig":{"namespace":"egress","name":"egress-file"}}`, env: Env{PodNamespace: "egress"},
 		code: 7, frags: []string{"ipConfig", "egress/egress-file", "not read", "kubeconfig"}},
 	{name: "ip and podIP together",
 		conf: `{"cniVersion":"1.0.0","name":"er","type":"egress-router","ip":{"addresses":["192.168.12.99/24"]},"podIP":{}}`,
@@ -375,7 +408,7 @@ func TestSingleRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := ParseRouter(b, Env{IfName: c.env.IfName})
+		again, err := ParseRouter(b, Env{IfName: c.env.IfName, Policy: c.env.Policy})
 		if err != nil {
 			t.Errorf("%s: canonical form %s does not parse: %v", c.name, b, err)
 			continue
@@ -393,4 +426,12 @@ func TestSingleRoundTrip(t *testing.T) {
 func summary(c *Router) string {
 	return fmt.Sprintf("%s %s %v %v %v %q %+v %+v %s", c.Name, c.CNIVersion, c.Interface, c.AddrStrings(), c.Gateways,
 		c.Destinations.Lines(), c.Route, c.Log, c.Backend)
+}
+
+func mustPolicy(s string) *policy.Policy {
+	p, err := policy.Parse([]byte(s))
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

@@ -105,6 +105,8 @@ type IP struct {
 	FallbackIP   string   `json:"fallbackIP,omitempty"`
 	// Dropped lists ConfigMap destinations ipConfig.overrides removed.
 	Dropped []string `json:"-"`
+	// bare lists addresses an overrides entry without a prefix admitted.
+	bare []string
 }
 
 // MarshalJSON writes a single gateway as a plain string, as users write

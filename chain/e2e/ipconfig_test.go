@@ -15,6 +15,9 @@ import (
 func TestIPConfig(t *testing.T) {
 	topo := up(t)
 	api := nstest.StartAPIServer(t, topo.Node)
+	// The node's policy lists the kubeconfigs these tests use; a config
+	// naming another is refused before egress-ipconfig runs.
+	nstest.UsePolicy(t, map[string]any{"kubeconfigs": []string{api.Kubeconfig, api.NobodyKubeconfig, api.Unreachable}})
 	bin := nstest.BinDir(t)
 	api.Apply(t, `apiVersion: v1
 kind: Namespace
@@ -129,6 +132,7 @@ data:
 		{"ConfigMap missing", "nosuch", api.Kubeconfig, 7, []string{"egress/nosuch", "not found"}},
 		{"no rights", "allowed", api.NobodyKubeconfig, 7, []string{"egress/allowed", "access denied"}},
 		{"API server unreachable", "allowed", api.Unreachable, 11, []string{"egress/allowed", "cannot be reached"}},
+		{"a kubeconfig the policy does not list", "allowed", "/root/.kube/config", 7, []string{`ipConfig.kubeconfig "/root/.kube/config"`, "not a kubeconfig"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			runRouter("ADD", conf(c.cm, c.kubeconfig)).WantError(t, c.code, c.frags...)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -46,10 +48,13 @@ type Logger struct {
 
 // New logs to file (appending) or to stderr when file is "". A file that
 // cannot be opened falls back to stderr: losing logs must not fail an ADD.
+// The caller chooses where the file is (the node's log folder); New
+// writes only into a regular file there, never through a symlink, and
+// makes it mode 0600.
 func New(prefix, file string, level Level) *Logger {
 	l := &Logger{w: os.Stderr, level: level, prefix: prefix}
 	if file != "" {
-		f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := openFile(file)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: cannot open log_file %q, logging to stderr: %v\n", prefix, file, err)
 		} else {
@@ -57,6 +62,34 @@ func New(prefix, file string, level Level) *Logger {
 		}
 	}
 	return l
+}
+
+// openFile opens a log file for appending: inside its folder only (an
+// os.Root), not through a symlink (O_NOFOLLOW), a regular file only, mode
+// 0600 whatever it was.
+func openFile(path string) (*os.File, error) {
+	dir, name := filepath.Split(filepath.Clean(path))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", path)
+	}
+	if err == nil && st.Mode().Perm() != 0o600 {
+		err = f.Chmod(0o600)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // To logs to w.

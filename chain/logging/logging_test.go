@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -189,5 +190,48 @@ func TestSettingsOpen(t *testing.T) {
 
 	if _, err := (Settings{LogLevel: "loud"}).Open("egress-nat"); err == nil || !strings.Contains(err.Error(), `"loud"`) {
 		t.Errorf("unknown level: error %v", err)
+	}
+}
+
+// TestLogFileIsOnlyARegularFile: a log path that is a symlink, or not a
+// regular file, is not written through; a file with another mode gets
+// 0600.
+func TestLogFileIsOnlyARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "profile")
+	if err := os.WriteFile(target, []byte("# shell start-up\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "egress-router-log")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, fifo, dir} {
+		if f, err := openFile(p); err == nil {
+			f.Close()
+			t.Errorf("%s opened", p)
+		}
+	}
+	l := New("egress-router", link, Info)
+	l.Errorf("$(touch x)")
+	l.Close()
+	if b, _ := os.ReadFile(target); string(b) != "# shell start-up\n" {
+		t.Errorf("written through the symlink: %q", b)
+	}
+	loose := filepath.Join(dir, "loose.log")
+	if err := os.WriteFile(loose, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openFile(loose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if st, _ := os.Stat(loose); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
 	}
 }

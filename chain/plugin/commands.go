@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"os"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -10,6 +11,7 @@ import (
 	"github.com/egress-router/egress-router/chain/config"
 	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/plan"
+	"github.com/egress-router/egress-router/chain/policy"
 )
 
 // commands answers the CNI commands for one of our plugins.
@@ -27,12 +29,15 @@ func (c commands) context(what string, err error) error {
 }
 
 func (c commands) add(args *skel.CmdArgs) error {
-	env := config.EnvFrom(args)
+	env, err := c.env(args)
+	if err != nil {
+		return err
+	}
 	a, err := config.Load(c.plugin, args.StdinData, env)
 	if err != nil {
 		return err
 	}
-	log := c.open(a.Log)
+	log := c.open(env.Policy, a.Log)
 	defer log.Close()
 	var out plan.Outcome
 	p, err := a.Plan()
@@ -41,7 +46,7 @@ func (c commands) add(args *skel.CmdArgs) error {
 		for _, w := range p.Warnings {
 			log.Warningf("ADD %s %s: %s", args.ContainerID, args.IfName, w)
 		}
-		out, err = c.runner(log).Add(context.Background(), p)
+		out, err = c.runner(env.Policy, log).Add(context.Background(), p)
 	}
 	if err != nil {
 		log.Errorf("ADD %s %s: %v", args.ContainerID, args.IfName, err)
@@ -52,13 +57,17 @@ func (c commands) add(args *skel.CmdArgs) error {
 }
 
 func (c commands) check(args *skel.CmdArgs) error {
-	a, err := config.Load(c.plugin, args.StdinData, config.EnvFrom(args))
+	env, err := c.env(args)
+	if err != nil {
+		return err
+	}
+	a, err := config.Load(c.plugin, args.StdinData, env)
 	if err != nil {
 		return err
 	}
 	p, err := a.Plan()
 	if err == nil {
-		err = c.runner(logging.Discard()).Check(context.Background(), p)
+		err = c.runner(env.Policy, logging.Discard()).Check(context.Background(), p)
 	}
 	return c.context(string(c.plugin)+" check", err)
 }
@@ -66,13 +75,19 @@ func (c commands) check(args *skel.CmdArgs) error {
 // del undoes ADD. Its config need not validate; everything is found in
 // the pod, and a missing netns means there is nothing left to undo.
 func (c commands) del(args *skel.CmdArgs) error {
-	t, logs, err := config.Teardown(c.plugin, args.StdinData, config.EnvFrom(args))
+	// A broken policy file must not stop a teardown: the default policy
+	// still keeps the logs in their folder.
+	env, err := c.env(args)
+	if err != nil {
+		env.Policy = policy.Default()
+	}
+	t, logs, err := config.Teardown(c.plugin, args.StdinData, env)
 	if err != nil {
 		return err
 	}
-	log := c.open(logs)
+	log := c.open(env.Policy, logs)
 	defer log.Close()
-	if err := c.runner(log).Del(context.Background(), t); err != nil {
+	if err := c.runner(env.Policy, log).Del(context.Background(), t); err != nil {
 		return c.context(string(c.plugin), err)
 	}
 	// Runtimes call DEL more than once (containerd: again with no netns);
@@ -82,28 +97,57 @@ func (c commands) del(args *skel.CmdArgs) error {
 }
 
 func (c commands) status(args *skel.CmdArgs) error {
-	s, err := config.Status(c.plugin, args.StdinData, config.EnvFrom(args))
+	env, err := c.env(args)
+	if err != nil {
+		// ADD would fail: say so.
+		return cnierr.NotAvailable("%s: %v", c.plugin, err)
+	}
+	s, err := config.Status(c.plugin, args.StdinData, env)
 	if err != nil {
 		return err
 	}
-	return c.runner(logging.Discard()).Status(context.Background(), s)
+	return c.runner(env.Policy, logging.Discard()).Status(context.Background(), s)
 }
 
 func (c commands) gc(args *skel.CmdArgs) error {
-	d, valid, err := config.GC(c.plugin, args.StdinData, config.EnvFrom(args))
+	env, err := c.env(args)
+	if err != nil {
+		env.Policy = policy.Default()
+	}
+	d, valid, err := config.GC(c.plugin, args.StdinData, env)
 	if err != nil {
 		return err
 	}
-	return c.runner(logging.Discard()).GC(context.Background(), d, valid)
+	return c.runner(env.Policy, logging.Discard()).GC(context.Background(), d, valid)
 }
 
-func (c commands) runner(log *logging.Logger) plan.Runner {
-	return plan.Runner{Log: log, Start: start}
+// env is what the runtime says, with the node's policy.
+func (c commands) env(args *skel.CmdArgs) (config.Env, error) {
+	env := config.EnvFrom(args)
+	pol, err := policy.Load()
+	if err != nil {
+		return env, cnierr.Config("%v", err)
+	}
+	env.Policy = pol
+	return env, nil
 }
 
-// open returns the configured logger, falling back to warnings on stderr
-// when the settings are bad (DEL must run even then).
-func (c commands) open(s config.Logging) *logging.Logger {
+// runner carries out plans with children bounded by the policy.
+func (c commands) runner(pol *policy.Policy, log *logging.Logger) plan.Runner {
+	return plan.Runner{Exec: &plan.BoundedExec{Timeout: pol.ChildTimeout()}, Log: log, Start: start}
+}
+
+// open returns the configured logger. A log_file goes into the policy's
+// log folder under its base name, whatever folder the config named: the
+// config is a tenant's, the node is the admin's. Bad settings fall back
+// to warnings on stderr (DEL must run even then).
+func (c commands) open(pol *policy.Policy, s config.Logging) *logging.Logger {
+	if s.LogFile != "" {
+		s.LogFile = pol.LogFile(s.LogFile)
+		if err := os.MkdirAll(pol.LogDir, 0o700); err != nil {
+			s.LogFile = ""
+		}
+	}
 	log, err := s.Open(string(c.plugin))
 	if err != nil {
 		return logging.New(string(c.plugin), s.LogFile, logging.Warning)

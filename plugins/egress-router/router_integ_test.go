@@ -228,8 +228,8 @@ func TestFailuresLeaveThePodAsItWas(t *testing.T) {
 			code: 7, fragments: []string{"interfaceArgs.master", "ext9"}},
 		{name: "no gateway and none to infer", conf: `{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress", "ip": {"addresses": ["10.77.0.5/24"], "destinations": ["10.77.0.9"]}, "interfaceArgs": {"master": "ext0"}}`,
 			code: 7, fragments: []string{"ip.gateway: not set", "ext0", "10.77.0.5/24"}},
-		{name: "cluster interface missing (route step)", conf: conf(`"clusterInterface": "eth9"`),
-			code: 7, fragments: []string{"routes", "eth9"}},
+		{name: "cluster interface missing (found before anything is created)", conf: conf(`"clusterInterface": "eth9"`),
+			code: 7, fragments: []string{`clusterInterface "eth9" not found`, "attached before"}},
 		{name: "route conflict half-way (route step)", conf: conf(`"masterIPs": ["192.168.12.1"]`),
 			code: 999, fragments: []string{"routes", "192.168.12.1"}},
 		{name: "rule refused (NAT step)", conf: conf(""), refuse: true,
@@ -237,6 +237,7 @@ func TestFailuresLeaveThePodAsItWas(t *testing.T) {
 		{name: "podIP without K8S_POD_NAME", conf: `{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress", "podIP": {"router-a": {"addresses": ["192.168.12.99/24"]}}}`,
 			code: 4, fragments: []string{"K8S_POD_NAME", "router-a"}},
 		{name: "ipConfig without kubeconfig", conf: `{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress", "ipConfig": {"namespace": "ns1", "name": "egress-ips"}}`,
+			call: func(c nstest.Call) nstest.Call { c.Args = "K8S_POD_NAMESPACE=ns1"; return c },
 			code: 7, fragments: []string{"ipConfig", "egress-ips", "kubeconfig"}},
 		{name: "bad destination", conf: `{"cniVersion": "1.0.0", "type": "egress-router", "name": "egress", "ip": {"addresses": ["192.168.12.99/24"], "destinations": ["80 icmp 10.0.0.1"]}}`,
 			code: 7, fragments: []string{"ip.destinations[0]", "icmp"}},
@@ -294,16 +295,19 @@ func TestPodIP(t *testing.T) {
 	run(t, c, conf).WantError(t, 7, `"router-c"`, "router-a, router-b")
 }
 
-// TestLogFile: log_file gets the debug log, stdout only the result.
+// TestLogFile: log_file gets the debug log, stdout only the result. The
+// file goes into the node's log folder (the test policy's) under its base
+// name, whatever folder the config names.
 func TestLogFile(t *testing.T) {
 	p := newPod(t)
-	logFile := filepath.Join(t.TempDir(), "egress.log")
-	conf := strings.Replace(seed001, `"name": "egress-router",`, fmt.Sprintf(`"name": "egress-router", "log_file": %q, "log_level": "debug",`, logFile), 1)
+	asked := filepath.Join(t.TempDir(), "egress.log")
+	conf := strings.Replace(seed001, `"name": "egress-router",`, fmt.Sprintf(`"name": "egress-router", "log_file": %q, "log_level": "debug",`, asked), 1)
 	add := run(t, p.call("ADD"), conf)
 	result(t, ok(t, "ADD", add))
 	if add.Stderr != "" {
 		t.Errorf("stderr %q, want the log in the file only", add.Stderr)
 	}
+	logFile := filepath.Join(nstest.LogDir(), "egress.log")
 	b, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +316,12 @@ func TestLogFile(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("log lacks %q:\n%s", want, b)
 		}
+	}
+	if st, err := os.Stat(logFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("log file mode %v (%v), want 0600", st.Mode().Perm(), err)
+	}
+	if _, err := os.Stat(asked); err == nil {
+		t.Errorf("%s was written: only the policy's log folder may be", asked)
 	}
 	ok(t, "DEL", run(t, p.call("DEL"), conf))
 }

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"net"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+
+	"github.com/egress-router/egress-router/chain/cnierr"
+	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/netx"
+	"github.com/egress-router/egress-router/chain/policy"
+)
+
+// The guards: a config is untrusted (a namespace admin may write it) and
+// the plugins run as root, so what it asks for is checked against the
+// node's policy and the node itself before anything is created or
+// announced. Each message names the field and the value.
+
+// guardAddrs checks reserved (or prevResult's) addresses against the
+// policy and the cluster networks: a reserved address inside the pod
+// network would take traffic meant for pods.
+func guardAddrs(pol *policy.Policy, podNS, field string, addrs []*net.IPNet, viaCluster []*net.IPNet) error {
+	if err := pol.CheckNamespace(podNS); err != nil {
+		return cnierr.Config("%s: %v", field, err)
+	}
+	for _, a := range addrs {
+		if err := pol.CheckAddress(podNS, a); err != nil {
+			return cnierr.Config("%s %q: %v", field, a, err)
+		}
+		for _, n := range viaCluster {
+			if n.Contains(a.IP) {
+				return cnierr.Config("%s %q: lies in the cluster or service network %s", field, a, n)
+			}
+		}
+	}
+	return nil
+}
+
+// guardDests checks destinations against the namespace's limits.
+func guardDests(pol *policy.Policy, podNS, field string, set dest.Set) error {
+	for _, ip := range set.IPs() {
+		if err := pol.CheckDestination(podNS, ip); err != nil {
+			return cnierr.Config("%s: %v", field, err)
+		}
+	}
+	return nil
+}
+
+// guardMaster checks the host link an egress interface sits on.
+func guardMaster(pol *policy.Policy, field, master string) error {
+	if !pol.AllowsMaster(master) {
+		return cnierr.Config("%s %q: not a master link %s allows", field, master, pol.Source)
+	}
+	return nil
+}
+
+// guardNode checks, in the netns we run in (the node's), that no
+// reserved address is an address of the node: announcing it would take
+// the node's own traffic (or its gateway's, checked with the config).
+func guardNode(field string, addrs []*net.IPNet) error {
+	have, err := netlinksafe.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return cnierr.IO("failed to list the node's addresses: %v", err)
+	}
+	for _, a := range addrs {
+		for _, h := range have {
+			if h.IPNet != nil && h.IP.Equal(a.IP) {
+				return cnierr.Config("%s %q: is an address of this node", field, a)
+			}
+		}
+	}
+	return nil
+}
+
+// guardPod checks, inside the pod, that the cluster interface exists and
+// that no reserved address lies in one of its subnets.
+func guardPod(netns, cluster, field string, addrs []*net.IPNet) error {
+	pod, err := netx.OpenPod(netns)
+	if err != nil {
+		return err
+	}
+	defer pod.Close()
+	return pod.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(cluster)
+		if err != nil {
+			return cnierr.Config("clusterInterface %q not found in the pod: %v; the cluster network must be attached before the egress one", cluster, err)
+		}
+		have, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			return cnierr.IO("failed to list the addresses of %q in the pod: %v", cluster, err)
+		}
+		for _, h := range have {
+			if h.IPNet == nil || h.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			subnet := &net.IPNet{IP: h.IP.Mask(h.Mask), Mask: h.Mask}
+			for _, a := range addrs {
+				if subnet.Contains(a.IP) {
+					return cnierr.Config("%s %q: lies in the subnet %s of the pod's cluster interface %s", field, a, subnet, cluster)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// linkSubnets are the subnets of a host link's global addresses.
+func linkSubnets(name string) []*net.IPNet {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return nil
+	}
+	addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil
+	}
+	var out []*net.IPNet
+	for _, a := range addrs {
+		if a.IPNet != nil && !a.IP.IsLinkLocalUnicast() {
+			out = append(out, &net.IPNet{IP: a.IP.Mask(a.Mask), Mask: a.Mask})
+		}
+	}
+	return out
+}
