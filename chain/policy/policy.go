@@ -80,7 +80,7 @@ type Policy struct {
 	Source string `json:"-"`
 }
 
-// Limits are one namespace's limits.
+// Limits are one namespace's limits; a list left out limits nothing.
 type Limits struct {
 	// Addresses are the subnets (or single addresses) the namespace's
 	// reserved addresses must lie in.
@@ -270,7 +270,7 @@ func (p *Policy) CheckAddress(ns string, a *net.IPNet) error {
 	if len(p.egressSubnets) > 0 && !within(a, p.egressSubnets) {
 		return fmt.Errorf("%s is outside the egress subnets %s allows", a, p.Source)
 	}
-	if l, ok := p.namespaces[ns]; ok && !contains(l.addresses, a.IP) {
+	if l, ok := p.namespaces[ns]; ok && len(l.addresses) > 0 && !contains(l.addresses, a.IP) {
 		return fmt.Errorf("%s is outside the addresses %s allows namespace %q", a, p.Source, ns)
 	}
 	return nil

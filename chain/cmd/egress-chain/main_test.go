@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/egress-router/egress-router/chain/policy"
 )
 
 const seed001 = `{"cniVersion":"0.4.0","type":"egress-router","name":"egress-router",
@@ -120,4 +122,59 @@ func TestDryRunIPConfig(t *testing.T) {
 	if _, err := runWith(t, conf, "dry-run", "-resolve=false", "-pod-namespace", "egress"); err == nil || !strings.Contains(err.Error(), "not read") {
 		t.Errorf("ipConfig without data: %v", err)
 	}
+}
+
+func TestPolicyCommand(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(policy.PathEnv, filepath.Join(dir, "none.json"))
+	out, err := runWith(t, "", "policy")
+	if err != nil || !strings.Contains(out, "the default policy (no policy file): valid") || !strings.Contains(out, `"logDir": "/var/log/egress-router"`) {
+		t.Errorf("default policy: %v\n%s", err, out)
+	}
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"masters": ["ens4"], "egressSubnets": ["192.168.12.0/24"]}`), 0o600)
+	out, err = runWith(t, "", "policy", good)
+	if err != nil || !strings.Contains(out, good+": valid") || !strings.Contains(out, `"otherNamespaces": "allow"`) {
+		t.Errorf("good policy: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"Masters": ["ens4"]}`), 0o600)
+	if _, err := runWith(t, "", "policy", bad); err == nil || !strings.Contains(err.Error(), `write "masters"`) {
+		t.Errorf("bad policy: %v", err)
+	}
+
+	// A config checked against a policy, as the plugin would check it.
+	if _, err := runWith(t, seed001, "dry-run", "-resolve=false", "-policy", good); err != nil {
+		t.Errorf("seed 001 (master ens4, inside the subnet) refused: %v", err)
+	}
+	strict := filepath.Join(dir, "strict.json")
+	os.WriteFile(strict, []byte(`{"masters": ["bond0"]}`), 0o600)
+	if _, err := runWith(t, seed001, "dry-run", "-resolve=false", "-policy", strict); err == nil || !strings.Contains(err.Error(), `interfaceArgs.master "ens4"`) {
+		t.Errorf("master outside the policy: %v", err)
+	}
+	ns := filepath.Join(dir, "ns.json")
+	os.WriteFile(ns, []byte(`{"namespaces": {"egress": {"destinations": ["203.0.113.0/24"]}}}`), 0o600)
+	if _, err := runWith(t, seed001, "dry-run", "-resolve=false", "-policy", ns, "-pod-namespace", "egress"); err == nil || !strings.Contains(err.Error(), "192.168.12.91 is outside the destinations") {
+		t.Errorf("destination outside the namespace's limits: %v", err)
+	}
+}
+
+// TestDryRunOfANAD: a NetworkAttachmentDefinition manifest, as deploy/
+// ships it, is dry-run from its spec.config.
+func TestDryRunOfANAD(t *testing.T) {
+	t.Setenv(policy.PathEnv, filepath.Join(t.TempDir(), "none.json"))
+	out, err := runWith(t, "", "dry-run", "-resolve=false", "-pod-namespace", "egress", "../../../deploy/kubernetes/nad-operator.yaml")
+	if err != nil || !strings.Contains(out, "8080 TCP") && !strings.Contains(out, "tcp . 8080 : 203.0.113.26 . 80") {
+		t.Errorf("dry run of the operator NAD: %v\n%s", err, out)
+	}
+	if _, err := runWith(t, "", "dry-run", "-resolve=false", "../../../deploy/kubernetes/nad-conflist.yaml"); err == nil || !strings.Contains(err.Error(), "holds a conflist") {
+		t.Errorf("conflist NAD: %v", err)
+	}
+}
+
+// TestMain checks configs against the default policy, whatever this
+// machine's own policy file says.
+func TestMain(m *testing.M) {
+	os.Setenv(policy.PathEnv, "/nonexistent/egress-router-policy.json")
+	os.Exit(m.Run())
 }
