@@ -14,6 +14,8 @@ UPSTREAM := github.com/containernetworking/plugins/plugins/main/macvlan \
             github.com/containernetworking/plugins/plugins/main/loopback \
             github.com/containernetworking/plugins/plugins/ipam/host-local \
             github.com/containernetworking/cni/cnitool
+# VERSION tags the installer image; deploy/kubernetes names this tag.
+VERSION := 0.4.0
 LDFLAGS := -s -w
 TESTFLAGS ?=
 # Kubernetes v1.36.3 (apiserver, controller manager, scheduler, kubelet, kubectl) and Multus v4.3.0

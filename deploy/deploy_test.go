@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/egress-router/egress-router/chain/config"
 	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/policy"
 )
 
 // operatorConfig is the operator's rendered spec.config for a typical
@@ -33,7 +35,8 @@ type objects struct {
 	daemonsets  []*appsv1.DaemonSet
 	services    []*corev1.Service
 	roles       []*rbacv1.ClusterRole
-	bindings    []*rbacv1.ClusterRoleBinding
+	bindings    []*rbacv1.RoleBinding
+	policy      *policy.Policy
 }
 
 func load(t *testing.T) *objects {
@@ -71,9 +74,19 @@ func load(t *testing.T) *objects {
 			case "ClusterRole":
 				r := &rbacv1.ClusterRole{}
 				into, o.roles = r, append(o.roles, r)
-			case "ClusterRoleBinding":
-				r := &rbacv1.ClusterRoleBinding{}
+			case "RoleBinding":
+				r := &rbacv1.RoleBinding{}
 				into, o.bindings = r, append(o.bindings, r)
+			case "ConfigMap":
+				cm := &corev1.ConfigMap{}
+				into = cm
+				defer func() {
+					p, err := policy.Parse([]byte(cm.Data["policy.json"]))
+					if err != nil {
+						t.Fatalf("%s: the policy ConfigMap's policy.json: %v", f, err)
+					}
+					o.policy = p
+				}()
 			default:
 				t.Fatalf("%s #%d: kind %q has no check here", f, i, meta.Kind)
 			}
@@ -86,9 +99,11 @@ func load(t *testing.T) *objects {
 	return o
 }
 
-// portRules parses a NAD's destinations into its per-port rules.
-func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition) []dest.Rule {
+// checkNAD parses a NAD's config, as the plugins would for a pod of its
+// namespace under the shipped policy, and returns its per-port rules.
+func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition, pol *policy.Policy) []dest.Rule {
 	t.Helper()
+	env := config.Env{IfName: "net1", PodNamespace: n.Namespace, Policy: pol}
 	cfg := []byte(n.Spec.Config)
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(cfg, &probe); err != nil {
@@ -100,7 +115,7 @@ func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition) []dest.Rule {
 		if _, err := libcni.ConfFromBytes(cfg); err != nil {
 			t.Fatalf("%s: libcni: %v", n.Name, err)
 		}
-		dests, err := config.Validate(config.EgressRouter, cfg, config.Env{IfName: "net1"})
+		dests, err := config.Validate(config.EgressRouter, cfg, env)
 		if err != nil {
 			t.Fatalf("%s: egress-router rejects its config: %v", n.Name, err)
 		}
@@ -123,11 +138,11 @@ func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition) []dest.Rule {
 				t.Errorf("%s: %s needs a master and static IPAM: %s", n.Name, p.Network.Type, p.Bytes)
 			}
 		case "egress-route":
-			if _, err := config.Validate(config.EgressRoute, p.Bytes, config.Env{IfName: "net1"}); err != nil {
+			if _, err := config.Validate(config.EgressRoute, p.Bytes, env); err != nil {
 				t.Errorf("%s: egress-route rejects its config: %v", n.Name, err)
 			}
 		case "egress-nat":
-			dests, err := config.Validate(config.EgressNAT, p.Bytes, config.Env{IfName: "net1"})
+			dests, err := config.Validate(config.EgressNAT, p.Bytes, env)
 			if err != nil {
 				t.Fatalf("%s: egress-nat rejects its config: %v", n.Name, err)
 			}
@@ -148,7 +163,7 @@ func TestManifests(t *testing.T) {
 	}
 	rules := map[string][]dest.Rule{}
 	for key, n := range o.nads {
-		rules[key] = checkNAD(t, n)
+		rules[key] = checkNAD(t, n, o.policy)
 	}
 	// The operator's NAD is its exact rendering.
 	if n := o.nads["egress/egress-router-cni-nad"]; n != nil && n.Spec.Config != operatorConfig {
@@ -197,25 +212,85 @@ func TestManifests(t *testing.T) {
 		}
 	}
 
-	// The installer writes into the host's CNI bin folder.
-	if len(o.daemonsets) != 1 {
-		t.Fatalf("%d daemonsets", len(o.daemonsets))
+	checkInstaller(t, o)
+
+	// ipConfig's reader may get ConfigMaps, in the routers' namespace
+	// only: the policy lets a pod read its own namespace's, no other.
+	if len(o.roles) != 1 || len(o.bindings) != 1 || o.bindings[0].RoleRef.Name != o.roles[0].Name ||
+		o.roles[0].Rules[0].Resources[0] != "configmaps" || strings.Join(o.roles[0].Rules[0].Verbs, ",") != "get" ||
+		o.bindings[0].Namespace != d.Namespace {
+		t.Errorf("RBAC: roles %+v bindings %+v", o.roles, o.bindings)
+	}
+}
+
+// checkInstaller: the installer copies once and exits; what keeps
+// running holds nothing; the image is pinned to the Makefile's VERSION.
+func checkInstaller(t *testing.T, o *objects) {
+	t.Helper()
+	if len(o.daemonsets) != 1 || o.policy == nil {
+		t.Fatalf("%d daemonsets, policy %v", len(o.daemonsets), o.policy)
 	}
 	ds := o.daemonsets[0]
-	vol := ds.Spec.Template.Spec.Volumes[0]
-	if vol.HostPath == nil || vol.HostPath.Path != "/opt/cni/bin" {
-		t.Errorf("installer volume %+v, want hostPath /opt/cni/bin", vol)
+	spec := ds.Spec.Template.Spec
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Error("the installer pod gets a service-account token")
 	}
-	cmd := strings.Join(ds.Spec.Template.Spec.Containers[0].Command, " ")
-	mount := ds.Spec.Template.Spec.Containers[0].VolumeMounts[0].MountPath
-	if !strings.Contains(cmd, "-dest "+mount) {
-		t.Errorf("installer command %q does not write to its mount %s", cmd, mount)
+	if len(spec.InitContainers) != 1 || len(spec.Containers) != 1 {
+		t.Fatalf("%d init containers, %d containers", len(spec.InitContainers), len(spec.Containers))
 	}
-
-	// ipConfig's reader may get ConfigMaps.
-	if len(o.roles) != 1 || len(o.bindings) != 1 || o.bindings[0].RoleRef.Name != o.roles[0].Name ||
-		o.roles[0].Rules[0].Resources[0] != "configmaps" {
-		t.Errorf("RBAC: roles %+v bindings %+v", o.roles, o.bindings)
+	mk, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := regexp.MustCompile(`(?m)^VERSION := (\S+)$`).FindSubmatch(mk)
+	if version == nil {
+		t.Fatal("the Makefile has no VERSION")
+	}
+	image := "ghcr.io/egress-router/egress-router-cni:" + string(version[1])
+	for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+		sc := c.SecurityContext
+		if c.Image != image {
+			t.Errorf("%s: image %q, want %q (pinned to the Makefile's VERSION)", c.Name, c.Image, image)
+		}
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+			sc.Capabilities == nil || len(sc.Capabilities.Add) != 0 || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || sc.Privileged != nil {
+			t.Errorf("%s: security context %+v: want a read-only root, no privilege escalation, every capability dropped", c.Name, sc)
+		}
+	}
+	install, pause := spec.InitContainers[0], spec.Containers[0]
+	cmd := strings.Join(install.Command, " ")
+	if !strings.Contains(cmd, "-once") {
+		t.Errorf("installer command %q does not exit after copying", cmd)
+	}
+	mounts := map[string]string{}
+	for _, m := range install.VolumeMounts {
+		mounts[m.Name] = m.MountPath
+	}
+	hostPaths := map[string]string{}
+	for _, v := range spec.Volumes {
+		if v.HostPath != nil {
+			hostPaths[v.Name] = v.HostPath.Path
+		}
+	}
+	for vol, host := range map[string]string{"cni-bin": "/opt/cni/bin", "policy-dir": filepath.Dir(policy.DefaultPath)} {
+		if hostPaths[vol] != host {
+			t.Errorf("volume %s is hostPath %q, want %s", vol, hostPaths[vol], host)
+		}
+	}
+	if !strings.Contains(cmd, "-dest "+mounts["cni-bin"]) || !strings.Contains(cmd, "-policy-dest "+mounts["policy-dir"]+"/"+filepath.Base(policy.DefaultPath)) ||
+		!strings.Contains(cmd, "-policy-src "+mounts["policy"]+"/policy.json") {
+		t.Errorf("installer command %q does not write to its mounts %v", cmd, mounts)
+	}
+	if len(pause.VolumeMounts) != 0 || pause.SecurityContext.RunAsNonRoot == nil || !*pause.SecurityContext.RunAsNonRoot ||
+		strings.Join(pause.Command, " ") != "/egress-install -pause" {
+		t.Errorf("the long-running container %+v holds something", pause)
+	}
+	cf, err := os.ReadFile("Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(cf, []byte(image+" ")) || bytes.Contains(cf, []byte(":latest")) {
+		t.Errorf("the Containerfile does not build %s", image)
 	}
 }
 

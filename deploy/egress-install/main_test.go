@@ -62,3 +62,39 @@ func TestInstallErrors(t *testing.T) {
 		t.Errorf("missing destination: %v", err)
 	}
 }
+
+// TestInstallPolicy: the ConfigMap's policy is installed only when it
+// parses; none in the ConfigMap removes the node's.
+func TestInstallPolicy(t *testing.T) {
+	dir := t.TempDir()
+	src, dest := filepath.Join(dir, "cm", "policy.json"), filepath.Join(dir, "host", "etc", "cni", "egress-router", "policy.json")
+	os.MkdirAll(filepath.Dir(src), 0o755)
+	os.WriteFile(src, []byte(`{"masters": ["ens4"]}`), 0o600)
+	if what, err := installPolicy(src, dest); err != nil || what != "installed" {
+		t.Fatalf("%s %v", what, err)
+	}
+	if st, err := os.Stat(dest); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("installed policy %v %v, want mode 0644", st, err)
+	}
+	if what, _ := installPolicy(src, dest); what != "up to date" {
+		t.Errorf("second install: %s", what)
+	}
+	// A broken policy is not installed: the node keeps the last good one.
+	os.WriteFile(src, []byte(`{"Masters": ["ens5"]}`), 0o600)
+	if _, err := installPolicy(src, dest); err == nil || !strings.Contains(err.Error(), "is not installed") {
+		t.Errorf("broken policy: %v", err)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != `{"masters": ["ens4"]}` {
+		t.Errorf("node policy %q after a broken one", b)
+	}
+	os.Remove(src)
+	if what, err := installPolicy(src, dest); err != nil || !strings.HasPrefix(what, "removed") {
+		t.Errorf("no policy: %s %v", what, err)
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Error("the node policy is still there")
+	}
+	if what, err := installPolicy(src, dest); err != nil || !strings.HasPrefix(what, "none") {
+		t.Errorf("no policy, none installed: %s %v", what, err)
+	}
+}
