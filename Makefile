@@ -22,7 +22,7 @@ TESTFLAGS ?=
 # for the ipConfig and single-node cluster tests, built once into a cache
 KUBE_BIN ?= $(HOME)/.cache/egress-router/kube
 
-.PHONY: all build deps kube test demo bench conformance lint clean
+.PHONY: all build deps kube test demo bench conformance lint fuzz clean
 
 all: build
 
@@ -62,6 +62,17 @@ conformance: deps build
 	@bash conformance/write-doc.sh $(BIN) docs/conformance.md $(CONFORMANCE_TARGETS)
 
 ## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool); make test runs it first
+## fuzz: run every fuzz target for FUZZTIME each (make test runs their seed corpora); prints the counts
+FUZZTIME ?= 1m
+FUZZFLAGS ?=
+FUZZ_TARGETS := FuzzRouter:./chain/config FuzzConfigMap:./chain/config FuzzChained:./chain/config \
+                FuzzPrevResult:./chain/config FuzzParse:./chain/dest FuzzParse:./chain/policy
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do name=$${t%%:*}; pkg=$${t#*:}; \
+	  echo "== $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg 2>&1 | grep -E '^(fuzz: elapsed.*execs|ok|FAIL|---|PASS)' | tail -3; \
+	done
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
