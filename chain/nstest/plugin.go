@@ -2,6 +2,7 @@ package nstest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Call is one plugin invocation the way a runtime makes it: environment
@@ -22,12 +24,17 @@ type Call struct {
 	Path        string // CNI_PATH
 	RunIn       string // namespace name to run the plugin in ("" = current)
 	ExtraEnv    []string
+	// Timeout kills the plugin after this long (0: no bound); Outcome
+	// says so.
+	Timeout time.Duration
 }
 
 // Outcome is what the plugin printed and how it exited.
 type Outcome struct {
 	Stdout, Stderr string
 	ExitCode       int
+	TimedOut       bool
+	Took           time.Duration
 }
 
 // Error decodes a CNI error from stdout; ok is false if stdout is not one.
@@ -53,7 +60,13 @@ func Run(plugin string, c Call, stdin []byte) (Outcome, error) {
 	if c.RunIn != "" {
 		argv = append([]string{"ip", "netns", "exec", c.RunIn}, argv...)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	ctx := context.Background()
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(),
 		"CNI_COMMAND="+c.Command, "CNI_CONTAINERID="+c.ContainerID, "CNI_NETNS="+c.Netns,
 		"CNI_IFNAME="+c.IfName, "CNI_ARGS="+c.Args, "CNI_PATH="+c.Path)
@@ -61,8 +74,9 @@ func Run(plugin string, c Call, stdin []byte) (Outcome, error) {
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
 	err := cmd.Run()
-	o := Outcome{Stdout: out.String(), Stderr: errb.String()}
+	o := Outcome{Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start), TimedOut: ctx.Err() != nil}
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {

@@ -16,38 +16,61 @@ type Snapshot map[string]string
 // counters and per-boot details that change without anyone changing config.
 var volatile = regexp.MustCompile(`(?m)^#.*$|\[\d+:\d+\]|valid_lft \S+|preferred_lft \S+|counter packets \d+ bytes \d+`)
 
-// Take snapshots the namespace netns ("" = the current one).
+// snapshotParts are the commands a snapshot runs, by part.
+var snapshotParts = []struct{ key, cmd string }{
+	{"links", "ip -o link show"},
+	{"addrs", "ip -o addr show"},
+	{"routes4", "ip -4 route show table all"},
+	{"routes6", "ip -6 route show table all"},
+	{"rules4", "ip -4 rule show"},
+	{"rules6", "ip -6 rule show"},
+	{"ipt4", "iptables-save"},
+	{"ipt6", "ip6tables-save"},
+	{"nft", "nft list ruleset"},
+}
+
+// Take snapshots the namespace netns ("" = the current one). All parts
+// come from one shell, entered into the namespace once: tests take
+// snapshots around every call.
 func Take(netns string) (Snapshot, error) {
-	cmds := map[string][]string{
-		"links":   {"ip", "-o", "link", "show"},
-		"addrs":   {"ip", "-o", "addr", "show"},
-		"routes4": {"ip", "-4", "route", "show", "table", "all"},
-		"routes6": {"ip", "-6", "route", "show", "table", "all"},
-		"rules4":  {"ip", "-4", "rule", "show"},
-		"rules6":  {"ip", "-6", "rule", "show"},
-		"ipt4":    {"iptables-save"},
-		"ipt6":    {"ip6tables-save"},
-		"nft":     {"nft", "list", "ruleset"},
+	var script strings.Builder
+	script.WriteString("set +e\n")
+	for _, p := range snapshotParts {
+		// The command's output, then a marker line with its exit status.
+		script.WriteString(p.cmd + " 2>&1; printf '\\n@@@ egress-snapshot %s %d\\n' " + p.key + " $?\n")
+	}
+	argv := []string{"sh", "-c", script.String()}
+	if netns != "" {
+		argv = append([]string{"ip", "netns", "exec", netns}, argv...)
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("snapshot of %q: %w: %s", netns, err, errb.String())
 	}
 	s := Snapshot{}
-	for k, argv := range cmds {
-		if netns != "" {
-			argv = append([]string{"ip", "netns", "exec", netns}, argv...)
+	rest := out.String()
+	for _, p := range snapshotParts {
+		marker := "\n@@@ egress-snapshot " + p.key + " "
+		i := strings.Index(rest, marker)
+		if i < 0 {
+			return nil, fmt.Errorf("snapshot of %q: no %s part in %q", netns, p.key, rest)
 		}
-		var out, errb bytes.Buffer
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, errb.String())
+		text := rest[:i]
+		line, after, _ := strings.Cut(rest[i+len(marker):], "\n")
+		rest = after
+		if line != "0" {
+			return nil, fmt.Errorf("snapshot of %q: %s: exit %s: %s", netns, p.cmd, line, text)
 		}
-		text := volatile.ReplaceAllString(out.String(), "")
-		if strings.HasPrefix(k, "ipt") {
+		text = volatile.ReplaceAllString(text, "")
+		if strings.HasPrefix(p.key, "ipt") {
 			text = dropEmptyTables(text)
 		}
-		if k == "nft" {
+		if p.key == "nft" {
 			text = dropXtablesTables(text)
 		}
-		s[k] = strings.TrimSpace(text)
+		s[p.key] = strings.TrimSpace(text)
 	}
 	return s, nil
 }
