@@ -258,10 +258,7 @@ func parseAddress(s string) (*net.IPNet, error) {
 		if ip == nil {
 			return nil, fmt.Errorf("not an IP address or CIDR")
 		}
-		if v4 := ip.To4(); v4 != nil {
-			return &net.IPNet{IP: v4, Mask: net.CIDRMask(32, 32)}, nil
-		}
-		return &net.IPNet{IP: ip, Mask: net.CIDRMask(128, 128)}, nil
+		s = netx.HostNet(ip).String()
 	}
 	ip, n, err := net.ParseCIDR(s)
 	if err != nil {

@@ -255,6 +255,11 @@ var configCases = []configCase{
 	{name: "gateway a number", conf: withIP(`{"addresses":["192.168.12.99/24"],"gateway":1}`),
 		code: 7, frags: []string{"invalid network configuration", "string or an array"}},
 
+	// Found by FuzzRouter: a bare address skipped the unicast checks.
+	{name: "bare unspecified address", conf: withIP(`{"addresses":["0.0.0.0"]}`), code: 7, frags: []string{`ip.addresses[0] "0.0.0.0"`, "not a usable unicast address"}},
+	{name: "bare loopback address", conf: withIP(`{"addresses":["127.0.0.1"]}`), code: 7, frags: []string{`"127.0.0.1"`, "not a usable unicast address"}},
+	{name: "bare multicast address", conf: withIP(`{"addresses":["ff02::1"]}`), code: 7, frags: []string{`"ff02::1"`, "not a usable unicast address"}},
+
 	// The node's policy: what a namespace admin's config may ask for.
 	{name: "reserved address in the cluster network", conf: withIP(destIP(`[]`), `"clusterCIDRs":["192.168.0.0/16"]`),
 		code: 7, frags: []string{`ip.addresses "192.168.12.99/24"`, "cluster or service network 192.168.0.0/16"}},
