@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -34,6 +35,12 @@ kind: ConfigMap
 metadata: {name: outside, namespace: egress}
 data:
   ip: '{"addresses": ["192.168.12.50/24"]}'
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: wide, namespace: egress}
+data:
+  ip: '{"addresses": ["192.168.12.98/1"], "gateway": "192.168.12.1"}'
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -120,6 +127,15 @@ data:
 		if out := runRouter("DEL", conf("yaml", api.Kubeconfig)); out.ExitCode != 0 {
 			t.Fatalf("DEL: %s", out.Stdout)
 		}
+	})
+
+	// An allow-list entry without a prefix admits its address with the
+	// egress subnet's prefix (the master's: 192.168.12.0/24) or as a host
+	// address, never a wider one (a /1 was accepted).
+	t.Run("bare allow-list entry and a wide prefix", func(t *testing.T) {
+		bare := bytes.Replace(conf("wide", api.Kubeconfig), []byte(`"addresses": ["192.168.12.99/24"]`), []byte(`"addresses": ["192.168.12.98"]`), 1)
+		runRouter("ADD", bare).WantError(t, 7, "egress/wide", `address "192.168.12.98/1"`, "without a prefix", "[24 32]")
+		before.Unchanged(t, topo.Router, "after a refused ADD")
 	})
 
 	for _, c := range []struct {
