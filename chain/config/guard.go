@@ -1,16 +1,19 @@
 package config
 
 import (
+	"fmt"
 	"net"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/dest"
 	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/policy"
+	"github.com/egress-router/egress-router/chain/route"
 )
 
 // The guards: a config is untrusted (a namespace admin may write it) and
@@ -74,15 +77,26 @@ func guardNode(field string, addrs []*net.IPNet) error {
 	return nil
 }
 
-// guardPod checks, inside the pod, that the cluster interface exists and
-// that no reserved address lies in one of its subnets.
-func guardPod(netns, cluster, field string, addrs []*net.IPNet) error {
+// podFacts are what guardPod learnt in the pod.
+type podFacts struct {
+	// clusterSubnets are the subnets of the cluster interface's
+	// addresses, which the kernel routes there already.
+	clusterSubnets []*net.IPNet
+}
+
+// guardPod checks, inside the pod, that the cluster interface exists,
+// that no reserved address lies in one of its subnets, and that no other
+// attachment already takes a family of the addresses out of the pod: a
+// pod has one default route per family, so one egress attachment per
+// family.
+func guardPod(netns, cluster, ifName, field string, addrs []*net.IPNet) (podFacts, error) {
+	var facts podFacts
 	pod, err := netx.OpenPod(netns)
 	if err != nil {
-		return err
+		return facts, err
 	}
 	defer pod.Close()
-	return pod.Do(func(ns.NetNS) error {
+	err = pod.Do(func(ns.NetNS) error {
 		l, err := netlinksafe.LinkByName(cluster)
 		if err != nil {
 			return cnierr.Config("clusterInterface %q not found in the pod: %v; the cluster network must be attached before the egress one", cluster, err)
@@ -96,14 +110,67 @@ func guardPod(netns, cluster, field string, addrs []*net.IPNet) error {
 				continue
 			}
 			subnet := &net.IPNet{IP: h.IP.Mask(h.Mask), Mask: h.Mask}
+			facts.clusterSubnets = append(facts.clusterSubnets, subnet)
 			for _, a := range addrs {
 				if subnet.Contains(a.IP) {
 					return cnierr.Config("%s %q: lies in the subnet %s of the pod's cluster interface %s", field, a, subnet, cluster)
 				}
 			}
 		}
-		return nil
+		return guardFamilies(ifName, field, addrs)
 	})
+	return facts, err
+}
+
+// guardFamilies refuses an attachment whose family another attachment
+// already takes out of the pod (in the current, pod, netns).
+func guardFamilies(ifName, field string, addrs []*net.IPNet) error {
+	for _, fam := range netx.Families {
+		var mine *net.IPNet
+		for _, a := range addrs {
+			if netx.FamilyOf(a.IP) == fam {
+				mine = a
+			}
+		}
+		if mine == nil {
+			continue
+		}
+		rs, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return cnierr.IO("failed to list the pod's %s routes: %v", fam, err)
+		}
+		for _, r := range rs {
+			if r.Protocol != route.Protocol || !netx.IsDefault(r.Dst) {
+				continue
+			}
+			if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil && l.Attrs().Name != ifName {
+				return cnierr.Config("%s %q: the pod's %s traffic already leaves through the egress attachment %s; a pod has one egress attachment per family", field, mine, fam, l.Attrs().Name)
+			}
+		}
+	}
+	return nil
+}
+
+// withoutConnected drops the networks that equal or lie inside one of
+// the subnets (the cluster interface's own, which the kernel routes
+// already: a route of ours there would clash with it), and says which.
+func withoutConnected(nets, subnets []*net.IPNet) (keep []*net.IPNet, notes []string) {
+	for _, n := range nets {
+		inside := ""
+		for _, s := range subnets {
+			nOnes, _ := n.Mask.Size()
+			sOnes, _ := s.Mask.Size()
+			if netx.FamilyOf(n.IP) == netx.FamilyOf(s.IP) && s.Contains(n.IP) && nOnes >= sOnes {
+				inside = s.String()
+			}
+		}
+		if inside != "" {
+			notes = append(notes, fmt.Sprintf("%s needs no route of ours: it lies in %s, the cluster interface's own subnet", n, inside))
+			continue
+		}
+		keep = append(keep, n)
+	}
+	return keep, notes
 }
 
 // linkSubnets are the subnets of a host link's global addresses.

@@ -147,10 +147,12 @@ func (a *Attachment) Plan() (plan.Plan, error) {
 		if err := a.router.Resolve(); err != nil {
 			return plan.Plan{}, err
 		}
-		if err := guardPod(a.env.Netns, a.router.ClusterInterface(), a.router.Field+".addresses", a.router.Addrs); err != nil {
+		facts, err := guardPod(a.env.Netns, a.router.ClusterInterface(), a.env.IfName, a.router.Field+".addresses", a.router.Addrs)
+		if err != nil {
 			return plan.Plan{}, err
 		}
 		p, a.prev = a.router.Plan(a.env.Pod()), prev
+		p.Routes.ViaCluster, p.Notes = withoutConnected(p.Routes.ViaCluster, facts.clusterSubnets)
 	case a.route != nil:
 		var err error
 		if p, err = a.route.plan(a.env); err != nil {

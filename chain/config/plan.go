@@ -63,11 +63,14 @@ func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 	if err := guardNode(field, r.egress.Addrs); err != nil {
 		return plan.Plan{}, err
 	}
-	if err := guardPod(env.Netns, r.settings.clusterInterface, field, r.egress.Addrs); err != nil {
+	facts, err := guardPod(env.Netns, r.settings.clusterInterface, env.IfName, field, r.egress.Addrs)
+	if err != nil {
 		return plan.Plan{}, err
 	}
 	rp := r.settings.plan(r.egress.IfName, r.egress.Addrs, r.settings.gateways, egressGateways(r.egress), master)
-	return plan.Plan{Routes: &rp}, nil
+	var notes []string
+	rp.ViaCluster, notes = withoutConnected(rp.ViaCluster, facts.clusterSubnets)
+	return plan.Plan{Routes: &rp, Notes: notes}, nil
 }
 
 // parentIndex is the node-side index of the egress link's parent: a

@@ -191,10 +191,17 @@ func TestDryRunSeed001(t *testing.T) {
 192.168.12.1 dev net1 scope link
 default via 192.168.12.1 dev net1
 
+# policy rules: replies to connections that arrived on eth0 leave through it
+17745: fwmark 0x20000000/0x20000000 lookup 254 suppress_prefixlength 0 (IPv4)
+17746: fwmark 0x20000000/0x20000000 lookup 17746 (IPv4)
+
 # nftables (backend auto: iptables instead if the pod already has legacy iptables NAT), forwarding on: net.ipv4.ip_forward=1
 table ip egress-net1
   prerouting: iifname eth0 dnat to 192.168.12.91
   postrouting: oifname net1 snat to 192.168.12.99
+  mark-in: iifname eth0 ct state new ct mark set ct mark | 0x20000000
+  mark-in: ct direction reply ct mark & 0x20000000 != 0 meta mark set meta mark | 0x20000000
+  mark-out: ct direction reply ct mark & 0x20000000 != 0 meta mark set meta mark | 0x20000000
 `
 	if out.String() != want {
 		t.Errorf("dry run:\n%s\nwant:\n%s", out.String(), want)

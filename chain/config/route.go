@@ -79,8 +79,12 @@ func (s *routeSettings) needsMaster() bool { return s.masterIPs == nil && !s.noM
 // explicit are the gateways the config gives; fromResult are the
 // addresses' own gateways (prevResult), used for families without an
 // explicit one; master are the master host's addresses when discovered.
+//
+// An attachment routes only in the families whose default it takes:
+// what stays on the cluster interface matters only where the default
+// leaves it, and another family may be another attachment's.
 func (s *routeSettings) plan(egress string, addrs []*net.IPNet, explicit, fromResult, master []net.IP) route.Plan {
-	p := route.Plan{Egress: egress, Cluster: s.clusterInterface, Addrs: addrs, ViaCluster: append([]*net.IPNet{}, s.viaCluster...)}
+	p := route.Plan{Egress: egress, Cluster: s.clusterInterface, Addrs: addrs}
 	if s.masterIPs != nil {
 		master = s.masterIPs
 	}
@@ -89,8 +93,15 @@ func (s *routeSettings) plan(egress string, addrs []*net.IPNet, explicit, fromRe
 		for _, a := range addrs {
 			has = has || netx.FamilyOf(a.IP) == fam
 		}
-		if !has {
+		gw := pickGateway(fam, explicit, fromResult)
+		if !has || gw == nil {
 			continue
+		}
+		p.Gateways = append(p.Gateways, gw)
+		for _, n := range s.viaCluster {
+			if netx.FamilyOf(n.IP) == fam {
+				p.ViaCluster = append(p.ViaCluster, n)
+			}
 		}
 		if !s.noMasterRoutes {
 			for _, ip := range master {
@@ -98,9 +109,6 @@ func (s *routeSettings) plan(egress string, addrs []*net.IPNet, explicit, fromRe
 					p.ViaCluster = append(p.ViaCluster, netx.HostNet(ip))
 				}
 			}
-		}
-		if gw := pickGateway(fam, explicit, fromResult); gw != nil {
-			p.Gateways = append(p.Gateways, gw)
 		}
 	}
 	return p

@@ -78,7 +78,7 @@ func checkAttached(t *testing.T, topo *testnet.Topology) {
 		t.Errorf("the cluster IPv6 default route is still in main:\n%s", v6)
 	}
 
-	wantLines(t, "IPv4 NAT", strings.Join(nstest.NATLines(t, topo.Router, 4), "\n"), nstest.Pick([]string{
+	wantLines(t, "IPv4 NAT", strings.Join(nstest.NATLines(t, topo.Router, 4), "\n"), nstest.WithMarks(nstest.Pick([]string{
 		":EGRESS-DNAT-net1 - [0:0]",
 		":EGRESS-FORWARDING-WAS-OFF - [0:0]",
 		":EGRESS-SNAT-net1 - [0:0]",
@@ -100,9 +100,9 @@ func checkAttached(t *testing.T, topo *testnet.Topology) {
 		"chain postrouting",
 		"type nat hook postrouting priority srcnat; policy accept;",
 		`oifname "net1" snat to 192.168.12.99`,
-		"table ip egress-forwarding",
-	}))
-	wantLines(t, "IPv6 NAT", strings.Join(nstest.NATLines(t, topo.Router, 6), "\n"), nstest.Pick([]string{
+		"table ip egress_forwarding",
+	}), "eth0", "net1"))
+	wantLines(t, "IPv6 NAT", strings.Join(nstest.NATLines(t, topo.Router, 6), "\n"), nstest.WithMarks(nstest.Pick([]string{
 		":EGRESS-DNAT-net1 - [0:0]",
 		":EGRESS-FORWARDING-WAS-OFF - [0:0]",
 		":EGRESS-SNAT-net1 - [0:0]",
@@ -123,8 +123,8 @@ func checkAttached(t *testing.T, topo *testnet.Topology) {
 		"chain postrouting",
 		"type nat hook postrouting priority srcnat; policy accept;",
 		`oifname "net1" snat to fd00:12::99`,
-		"table ip6 egress-forwarding",
-	}))
+		"table ip6 egress_forwarding",
+	}), "eth0", "net1"))
 	for _, s := range []string{"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"} {
 		if got := strings.TrimSpace(run(t, topo.Router, "sysctl", "-n", s)); got != "1" {
 			t.Errorf("router %s = %s, want 1", s, got)

@@ -116,7 +116,7 @@ func legacyNAT(f netx.Family) bool {
 // (`iptables -t nat -S`, `nft list table`), for dry runs and logs.
 func Describe(b Backend, rs Ruleset) []string {
 	if b == IPTables {
-		return IPTablesLines(rs)
+		return iptDescribe(rs)
 	}
 	return nftLines(rs)
 }

@@ -23,10 +23,11 @@ func forwardingPath(f netx.Family) string {
 }
 
 // enableForwarding turns forwarding on for the families in the current
-// netns. It returns the families it switched on, for which the backend
-// records a marker inside the pod (an empty table or chain) so that the
+// netns. For those whose forwarding was off, the backend has recorded a
+// marker inside the pod (an empty table or chain) before, so that the
 // last attachment's removal turns forwarding off again without any state
-// file on the host, and a function that restores the previous values.
+// file on the host. It returns the families it switched on and a
+// function that restores the previous values.
 func enableForwarding(fams []netx.Family) (switched []netx.Family, restore func(), err error) {
 	var undo []func()
 	restore = func() {
@@ -52,6 +53,22 @@ func enableForwarding(fams []netx.Family) (switched []netx.Family, restore func(
 		undo = append(undo, func() { _ = os.WriteFile(path, old, 0o644) })
 	}
 	return switched, restore, nil
+}
+
+// forwardingOff lists the families whose forwarding is off in the
+// current netns.
+func forwardingOff(fams []netx.Family) ([]netx.Family, error) {
+	var off []netx.Family
+	for _, f := range fams {
+		on, err := forwardingOn(f)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read %s forwarding: %w", f, err)
+		}
+		if !on {
+			off = append(off, f)
+		}
+	}
+	return off, nil
 }
 
 func disableForwarding(f netx.Family) error {

@@ -12,38 +12,56 @@ import (
 	"github.com/egress-router/egress-router/chain/netx"
 )
 
-// Apply turns forwarding on and installs the rulesets in the pod with the
-// backend (auto is resolved here). It returns the backend used. On
-// failure forwarding and rules are as before.
+// Apply installs the rulesets in the pod with the backend (auto is
+// resolved here) and turns forwarding on. It returns the backend used.
+// The rules and the forwarding marker are written first, forwarding is
+// switched after: a process killed in between leaves a marker, so DEL
+// still turns forwarding back off. On failure forwarding and rules are
+// as before.
 func Apply(podNS ns.NetNS, sets []Ruleset, b Backend) (used Backend, err error) {
 	p := pod{podNS}
 	nftOK := b == NFTables
 	if b != IPTables && b != NFTables {
 		nftOK = unlocked(func() error { return nftAvailable(p) }) == nil
 	}
-	var switched []netx.Family
-	restore := func() {}
+	var off []netx.Family
 	err = p.in(func() error {
 		if err := linksExist(sets); err != nil {
 			return err
 		}
 		used = choose(b, nftOK)
 		var err error
-		switched, restore, err = enableForwarding(families(sets))
+		off, err = forwardingOff(families(sets))
 		return err
 	})
 	if err != nil {
 		return used, err
 	}
 	impl := used.impl()
-	apply := func() error { return impl.apply(p, sets, switched) }
-	if used == NFTables {
-		err = unlocked(apply)
-	} else {
-		err = p.in(apply)
+	run := func(f func() error) error {
+		if used == NFTables {
+			return unlocked(f)
+		}
+		return p.in(f)
 	}
+	if err := run(func() error { return impl.apply(p, sets, off) }); err != nil {
+		return used, err
+	}
+	err = p.in(func() error {
+		_, restore, err := enableForwarding(families(sets))
+		if err != nil {
+			restore()
+		}
+		return err
+	})
 	if err != nil {
-		_ = p.in(func() error { restore(); return nil })
+		// Our rules and marker go again; forwarding is as it was.
+		_ = run(func() error {
+			if _, rerr := impl.remove(p, sets[0].Egress, families(sets)); rerr != nil {
+				return rerr
+			}
+			return impl.release(p, off)
+		})
 	}
 	return used, err
 }

@@ -2,6 +2,7 @@ package nat
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -39,27 +40,26 @@ func tool(f netx.Family, name string) string {
 	return "ip" + name
 }
 
-// ipSave returns the parsed `iptables-save -t nat` of a family in the
-// current netns.
-func ipSave(f netx.Family) (saved, error) {
+// ipSave returns the parsed `iptables-save` of a family in the current
+// netns, every table in one run.
+func ipSave(f netx.Family) (tables, error) {
 	cmd := tool(f, "tables-save")
 	var out, errb bytes.Buffer
-	c := exec.Command(cmd, "-t", "nat")
+	c := exec.Command(cmd)
 	c.Stdout, c.Stderr = &out, &errb
 	if err := c.Run(); err != nil {
-		return saved{}, fmt.Errorf("%s: %w: %s", cmd, err, strings.TrimSpace(errb.String()))
+		return nil, fmt.Errorf("%s: %w: %s", cmd, err, strings.TrimSpace(errb.String()))
 	}
 	return parseSave(out.String()), nil
 }
 
-// ipRestore applies a nat table payload for a family in one transaction
+// ipRestore applies a payload for a family in one transaction
 // (iptables-restore --noflush), instead of one process per rule.
-func ipRestore(f netx.Family, lines []string) error {
+func ipRestore(f netx.Family, p payload) error {
 	cmd := tool(f, "tables-restore")
-	payload := "*nat\n" + strings.Join(lines, "\n") + "\nCOMMIT\n"
 	var errb bytes.Buffer
 	c := exec.Command(cmd, "-w", strconv.Itoa(xtablesWait), "--noflush")
-	c.Stdin, c.Stderr = strings.NewReader(payload), &errb
+	c.Stdin, c.Stderr = strings.NewReader(p.text()), &errb
 	if err := c.Run(); err != nil {
 		return fmt.Errorf("%s: %w: %s", cmd, err, strings.TrimSpace(errb.String()))
 	}
@@ -74,11 +74,11 @@ func (iptablesBackend) apply(p pod, sets []Ruleset, markForwarding []netx.Family
 				// This ADD's marker goes too; the caller puts the old
 				// forwarding values back.
 				if have, serr := ipSave(rs.Family); serr == nil {
-					lines, h := removeLines(have, rs.Egress)
+					p, h := removeLines(have, rs.Egress)
 					if h.marker && contains(markForwarding, rs.Family) {
-						lines = append(lines, "-X "+iptMarker)
+						p[tableNAT] = append(p[tableNAT], "-X "+iptMarker)
 					}
-					_ = ipRestore(rs.Family, lines)
+					_ = ipRestore(rs.Family, p)
 				}
 			}
 		}
@@ -114,14 +114,18 @@ func (iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[net
 	for _, f := range fams {
 		have, err := ipSave(f)
 		if err != nil {
-			continue // no usable iptables: nothing of ours can be there
+			// Only a missing tool means nothing of ours can be there.
+			if errors.Is(err, exec.ErrNotFound) {
+				continue
+			}
+			return held, fmt.Errorf("%s iptables cannot be read: %w", f, err)
 		}
-		lines, h := removeLines(have, egress)
+		pl, h := removeLines(have, egress)
 		held[f] = h
-		if len(lines) == 0 {
+		if len(pl) == 0 {
 			continue
 		}
-		if err := ipRestore(f, lines); err != nil {
+		if err := ipRestore(f, pl); err != nil {
 			return held, fmt.Errorf("failed to remove the %s nat rules: %w", f, err)
 		}
 	}
@@ -130,7 +134,7 @@ func (iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[net
 
 func (iptablesBackend) release(p pod, fams []netx.Family) error {
 	for _, f := range fams {
-		if err := ipRestore(f, []string{"-X " + iptMarker}); err != nil {
+		if err := ipRestore(f, payload{tableNAT: {"-X " + iptMarker}}); err != nil {
 			return fmt.Errorf("failed to drop the %s forwarding marker: %w", f, err)
 		}
 	}

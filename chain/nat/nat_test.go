@@ -114,8 +114,8 @@ func TestBuildRuleSpecs(t *testing.T) {
 		for i, rs := range sets {
 			wantFamily := c.families[i]
 			r := iptablesRules(rs)
-			if rs.Family != wantFamily || r.dnatChain != dnat || r.snatChain != snat {
-				t.Errorf("%s: ruleset %d is family %d with chains %s %s, want %d %s %s", c.name, i, rs.Family, r.dnatChain, r.snatChain, wantFamily, dnat, snat)
+			if rs.Family != wantFamily || r.chains[0].name != dnat || r.chains[1].name != snat {
+				t.Errorf("%s: ruleset %d is family %d with chains %s %s, want %d %s %s", c.name, i, rs.Family, r.chains[0].name, r.chains[1].name, wantFamily, dnat, snat)
 			}
 			if rs.Cluster != c.spec.ClusterInterface || rs.Egress != c.spec.EgressInterface {
 				t.Errorf("%s: ruleset %d on %s -> %s", c.name, i, rs.Cluster, rs.Egress)

@@ -79,27 +79,24 @@ func (nftablesBackend) apply(p pod, sets []Ruleset, markForwarding []netx.Family
 			c.DelTable(t)
 		}
 		c.AddTable(t)
-		pre, post := nftChains(t)
-		c.AddChain(pre)
-		c.AddChain(post)
-		dnat, snat := nftRules(rs)
+		chains := nftChainRules(rs, t)
 		if set, elems, _ := nftPortMap(rs, t); set != nil {
 			if err := c.AddSet(set, elems); err != nil {
 				return fmt.Errorf("failed to build the nftables port map: %w", err)
 			}
 			// The rule refers to the map made in the same transaction by
 			// its ID.
-			for _, e := range dnat[0].exprs {
+			for _, e := range chains[0].rules[0].exprs {
 				if l, ok := e.(*expr.Lookup); ok {
 					l.SetID = set.ID
 				}
 			}
 		}
-		for _, r := range dnat {
-			c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: r.exprs, UserData: userdata.AppendString(nil, userdata.TypeComment, r.text)})
-		}
-		for _, r := range snat {
-			c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: r.exprs, UserData: userdata.AppendString(nil, userdata.TypeComment, r.text)})
+		for _, ch := range chains {
+			c.AddChain(ch.chain)
+			for _, r := range ch.rules {
+				c.AddRule(&nftables.Rule{Table: t, Chain: ch.chain, Exprs: r.exprs, UserData: userdata.AppendString(nil, userdata.TypeComment, r.text)})
+			}
 		}
 		if contains(markForwarding, rs.Family) {
 			c.AddTable(&nftables.Table{Name: nftForwarding, Family: t.Family})
@@ -141,18 +138,13 @@ func (nftablesBackend) check(p pod, sets []Ruleset) error {
 		if err := checkPorts(c, rs, t); err != nil {
 			return err
 		}
-		pre, post := nftChains(t)
-		dnat, snat := nftRules(rs)
-		for _, want := range []struct {
-			chain *nftables.Chain
-			rules []nftRule
-		}{{pre, dnat}, {post, snat}} {
+		for _, want := range nftChainRules(rs, t) {
 			have, err := c.ListChain(t, want.chain.Name)
 			if err != nil {
 				return fmt.Errorf("IPv%d nftables chain %s %s is missing: %w", rs.Family, t.Name, want.chain.Name, err)
 			}
 			if !sameChain(have, want.chain) {
-				return fmt.Errorf("IPv%d nftables chain %s %s is not a nat chain on its hook with priority %d", rs.Family, t.Name, want.chain.Name, *want.chain.Priority)
+				return fmt.Errorf("IPv%d nftables chain %s %s is not a %s chain on its hook with priority %d", rs.Family, t.Name, want.chain.Name, want.chain.Type, *want.chain.Priority)
 			}
 			rules, err := c.GetRules(t, want.chain)
 			if err != nil {

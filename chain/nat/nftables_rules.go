@@ -16,16 +16,21 @@ import (
 )
 
 // The nftables form of a ruleset: a table per attachment and family (ip,
-// ip6) named "egress-<egress interface>", with a dstnat prerouting chain
-// and a srcnat postrouting chain, and the per-port rules as one map. An
-// empty table "egress-forwarding" marks that an attachment turned
-// forwarding on. Everything here is pure: it builds the objects and
-// expressions the netlink side writes, and compares what it reads back.
+// ip6) named "egress-<egress interface>", with a dstnat prerouting chain,
+// a srcnat postrouting chain, the per-port rules as one map, and two
+// mangle chains marking the replies of connections that arrived on the
+// cluster interface (see netx.ReplyMark). An empty table
+// "egress_forwarding" marks that an attachment turned forwarding on; no
+// attachment's table can take that name. Everything here is pure: it
+// builds the objects and expressions the netlink side writes, and
+// compares what it reads back.
 const (
 	nftPrefix     = "egress-"
-	nftForwarding = "egress-forwarding"
+	nftForwarding = "egress_forwarding"
 	nftPre        = "prerouting"
 	nftPost       = "postrouting"
+	nftMarkIn     = "mark-in"
+	nftMarkOut    = "mark-out"
 	// nftPorts is the map from "protocol . local port" to "address .
 	// remote port": every per-port rule of an attachment is one element,
 	// looked up by a single rule, so a thousand ports cost one rule and
@@ -158,6 +163,50 @@ func nftRules(rs Ruleset) (dnat, snat []nftRule) {
 	return dnat, snat
 }
 
+// le32 is a 32-bit register value as the kernel holds marks.
+func le32(v uint32) []byte {
+	b := make([]byte, 4)
+	binary.NativeEndian.PutUint32(b, v)
+	return b
+}
+
+// setBit sets netx.ReplyMark in register 1: (r & ^bit) ^ bit.
+func setBit() *expr.Bitwise {
+	return &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: le32(^netx.ReplyMark), Xor: le32(netx.ReplyMark)}
+}
+
+// nftMarks renders the reply-path marking: connections arriving on the
+// cluster interface get the mark in conntrack; packets in the reply
+// direction of such connections get it as their own mark, in prerouting
+// (replies forwarded to the client) and in a route chain on output
+// (replies from the pod itself), so the route step's rules send them
+// back out of the cluster interface. Packets in the original direction
+// are never marked: the redirected connection must leave through the
+// egress interface.
+func nftMarks(rs Ruleset) (in, out []nftRule) {
+	newOnCluster := nftRule{fmt.Sprintf("iifname %s ct state new ct mark set ct mark | %#x", rs.Cluster, netx.ReplyMark), []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(rs.Cluster)},
+		&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: le32(expr.CtStateBitNEW), Xor: le32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: le32(0)},
+		&expr.Ct{Key: expr.CtKeyMARK, Register: 1},
+		setBit(),
+		&expr.Ct{Key: expr.CtKeyMARK, Register: 1, SourceRegister: true},
+	}}
+	reply := nftRule{fmt.Sprintf("ct direction reply ct mark & %#x != 0 meta mark set meta mark | %#x", netx.ReplyMark, netx.ReplyMark), []expr.Any{
+		&expr.Ct{Key: expr.CtKeyDIRECTION, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{1}},
+		&expr.Ct{Key: expr.CtKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: le32(netx.ReplyMark), Xor: le32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: le32(0)},
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		setBit(),
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1, SourceRegister: true},
+	}}
+	return []nftRule{newOnCluster, reply}, []nftRule{reply}
+}
+
 // nftLines renders the ruleset as `nft list table` would show its rules,
 // for dry runs and logs.
 func nftLines(rs Ruleset) []string {
@@ -178,6 +227,13 @@ func nftLines(rs Ruleset) []string {
 	for _, r := range snat {
 		out = append(out, "  "+nftPost+": "+r.text)
 	}
+	in, mout := nftMarks(rs)
+	for _, r := range in {
+		out = append(out, "  "+nftMarkIn+": "+r.text)
+	}
+	for _, r := range mout {
+		out = append(out, "  "+nftMarkOut+": "+r.text)
+	}
 	return out
 }
 
@@ -188,6 +244,33 @@ func nftChains(t *nftables.Table) (pre, post *nftables.Chain) {
 	post = &nftables.Chain{Name: nftPost, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting,
 		Priority: nftables.ChainPriorityNATSource, Policy: &accept}
 	return pre, post
+}
+
+// nftMarkChains are the reply-path marking chains: a filter chain on
+// prerouting and a route chain on output (a mark set there reroutes the
+// packet), both at mangle priority, before NAT.
+func nftMarkChains(t *nftables.Table) (in, out *nftables.Chain) {
+	accept := nftables.ChainPolicyAccept
+	in = &nftables.Chain{Name: nftMarkIn, Table: t, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookPrerouting,
+		Priority: nftables.ChainPriorityMangle, Policy: &accept}
+	out = &nftables.Chain{Name: nftMarkOut, Table: t, Type: nftables.ChainTypeRoute, Hooknum: nftables.ChainHookOutput,
+		Priority: nftables.ChainPriorityMangle, Policy: &accept}
+	return in, out
+}
+
+// nftChainRules are the table's chains with the rules each holds.
+func nftChainRules(rs Ruleset, t *nftables.Table) []struct {
+	chain *nftables.Chain
+	rules []nftRule
+} {
+	pre, post := nftChains(t)
+	in, out := nftMarkChains(t)
+	dnat, snat := nftRules(rs)
+	min, mout := nftMarks(rs)
+	return []struct {
+		chain *nftables.Chain
+		rules []nftRule
+	}{{pre, dnat}, {post, snat}, {in, min}, {out, mout}}
 }
 
 // sameChain compares a chain read back with the one we make: a nat base
@@ -244,7 +327,7 @@ func sameRules(f netx.Family, have []*nftables.Rule, want []nftRule) error {
 	}
 	fam := byte(nftFamily(f))
 	for i := range want {
-		a, err := marshalExprs(fam, have[i].Exprs)
+		a, err := marshalExprs(fam, readBack(have[i].Exprs, want[i].exprs))
 		if err != nil {
 			return err
 		}
@@ -257,6 +340,28 @@ func sameRules(f netx.Family, have []*nftables.Rule, want []nftRule) error {
 		}
 	}
 	return nil
+}
+
+// readBack makes up for what the nftables library loses reading a rule
+// back: it does not decode a ct expression's source register, so
+// "ct mark set" comes back as a ct load into register 0. Such an
+// expression stands for the set we wrote when the key is the same; any
+// other difference still shows.
+func readBack(have, want []expr.Any) []expr.Any {
+	out := make([]expr.Any, len(have))
+	copy(out, have)
+	for i, e := range out {
+		h, ok := e.(*expr.Ct)
+		if !ok || i >= len(want) {
+			continue
+		}
+		if w, ok := want[i].(*expr.Ct); ok && w.SourceRegister && !h.SourceRegister && h.Register == 0 && h.Key == w.Key {
+			fixed := *h
+			fixed.SourceRegister, fixed.Register = true, w.Register
+			out[i] = &fixed
+		}
+	}
+	return out
 }
 
 func marshalExprs(fam byte, es []expr.Any) ([]byte, error) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 
 	"github.com/egress-router/egress-router/chain/dest"
 )
@@ -27,10 +28,16 @@ func TestNFTRules(t *testing.T) {
   prerouting: iifname eth0 dnat to l4proto . dport map @ports (2 ports)
   prerouting: iifname eth0 dnat to 192.168.12.91
   postrouting: oifname net1 snat to 192.168.12.99
+  mark-in: iifname eth0 ct state new ct mark set ct mark | 0x20000000
+  mark-in: ct direction reply ct mark & 0x20000000 != 0 meta mark set meta mark | 0x20000000
+  mark-out: ct direction reply ct mark & 0x20000000 != 0 meta mark set meta mark | 0x20000000
 table ip6 egress-net1
   map ports: udp . 53 : fd00:203::53 . 53
   prerouting: iifname eth0 dnat to l4proto . dport map @ports (1 ports)
-  postrouting: oifname net1 snat to fd00:12::99`
+  postrouting: oifname net1 snat to fd00:12::99
+  mark-in: iifname eth0 ct state new ct mark set ct mark | 0x20000000
+  mark-in: ct direction reply ct mark & 0x20000000 != 0 meta mark set meta mark | 0x20000000
+  mark-out: ct direction reply ct mark & 0x20000000 != 0 meta mark set meta mark | 0x20000000`
 	if got != want {
 		t.Errorf("nft rules:\n%s\nwant:\n%s", got, want)
 	}
@@ -83,5 +90,21 @@ func TestNFTCompare(t *testing.T) {
 	pre, post := nftChains(nftTable(v4))
 	if !sameChain(pre, pre) || sameChain(pre, post) {
 		t.Error("sameChain does not tell prerouting from postrouting")
+	}
+}
+
+// TestReadBack: a ct set read back without its source register compares
+// equal to what we wrote; a ct load of another key does not.
+func TestReadBack(t *testing.T) {
+	rs := dualStack(t)[0]
+	in, _ := nftMarks(rs)
+	lossy := append([]expr.Any{}, in[0].exprs...)
+	lossy[7] = &expr.Ct{Key: expr.CtKeyMARK} // as the library decodes "ct mark set"
+	if err := sameRules(rs.Family, []*nftables.Rule{{Exprs: lossy}}, in[:1]); err != nil {
+		t.Errorf("the read-back rule: %v", err)
+	}
+	lossy[7] = &expr.Ct{Key: expr.CtKeySTATE}
+	if err := sameRules(rs.Family, []*nftables.Rule{{Exprs: lossy}}, in[:1]); err == nil {
+		t.Error("a ct load of another key compares equal")
 	}
 }

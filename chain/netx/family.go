@@ -86,3 +86,10 @@ func Canonical(ip net.IP) net.IP {
 	}
 	return ip
 }
+
+// ReplyMark marks the packets of connections that arrived on the pod's
+// cluster interface, on their way back (the NAT step sets it in the
+// conntrack entry and copies it to reply packets); the route step's
+// policy rules send such packets through the cluster interface's routes,
+// whatever the client's address. One bit, so other marks survive.
+const ReplyMark uint32 = 0x20000000

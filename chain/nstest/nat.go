@@ -46,20 +46,23 @@ func InNS(netns string, argv ...string) (string, error) {
 var nftComment = regexp.MustCompile(` comment ".*"$`)
 
 // NATLines returns a family's egress NAT in a pod as the backend's own
-// tool lists it: iptables-save lines naming EGRESS- chains, or the egress
-// tables of `nft list ruleset` (comments dropped, one line per statement).
+// tool lists it: iptables-save lines naming EGRESS- chains (nat table,
+// then mangle), or the egress tables of `nft list ruleset` (comments
+// dropped, one line per statement).
 func NATLines(t testing.TB, netns string, family int) []string {
 	t.Helper()
 	var out []string
 	if Backend() == nat.IPTables {
 		save := map[int]string{4: "iptables-save", 6: "ip6tables-save"}[family]
-		text, err := InNS(netns, save, "-t", "nat")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Split(text, "\n") {
-			if strings.Contains(l, "EGRESS-") {
-				out = append(out, strings.TrimSpace(l))
+		for _, table := range []string{"nat", "mangle"} {
+			text, err := InNS(netns, save, "-t", table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range strings.Split(text, "\n") {
+				if strings.Contains(l, "EGRESS-") {
+					out = append(out, strings.TrimSpace(l))
+				}
 			}
 		}
 		return out
@@ -93,7 +96,8 @@ func NATLines(t testing.TB, netns string, family int) []string {
 			continue
 		}
 		if strings.HasPrefix(l, "table ") {
-			ours = strings.HasPrefix(strings.Fields(l)[2], "egress-")
+			name := strings.Fields(l)[2]
+			ours = strings.HasPrefix(name, "egress-") || name == "egress_forwarding"
 			l = strings.TrimSuffix(l, " {")
 		}
 		if !ours || l == "" || l == "}" {
@@ -190,4 +194,39 @@ func RefuseNAT(t testing.TB, netns, egressIf string, family int) []string {
 	}
 	t.Fatalf("the owner table %s %s did not appear", fam, table)
 	return nil
+}
+
+// MarkLines are the reply-path marking NATLines lists for an attachment,
+// after its NAT (iptables: the mangle chain; nftables: the mark chains in
+// the attachment's table).
+func MarkLines(cluster, egress string) []string {
+	chain := "EGRESS-MARK-" + egress
+	return Pick([]string{
+		":" + chain + " - [0:0]",
+		"-A PREROUTING -j " + chain,
+		"-A OUTPUT -j " + chain,
+		"-A " + chain + " -i " + cluster + " -m conntrack --ctstate NEW -j CONNMARK --set-xmark 0x20000000/0x20000000",
+		"-A " + chain + " -m conntrack --ctdir REPLY -m connmark --mark 0x20000000/0x20000000 -j MARK --set-xmark 0x20000000/0x20000000",
+	}, []string{
+		"chain mark-in",
+		"type filter hook prerouting priority mangle; policy accept;",
+		`iifname "` + cluster + `" ct state new ct mark set ct mark | 0x20000000`,
+		"ct direction reply ct mark & 0x20000000 != 0x00000000 meta mark set meta mark | 0x20000000",
+		"chain mark-out",
+		"type route hook output priority mangle; policy accept;",
+		"ct direction reply ct mark & 0x20000000 != 0x00000000 meta mark set meta mark | 0x20000000",
+	})
+}
+
+// WithMarks puts an attachment's MarkLines where NATLines lists them in
+// the lines of its NAT: at the end of its table, before the forwarding
+// marker.
+func WithMarks(lines []string, cluster, egress string) []string {
+	marks := MarkLines(cluster, egress)
+	for i, l := range lines {
+		if strings.HasSuffix(l, " egress_forwarding") {
+			return append(append(append([]string{}, lines[:i]...), marks...), lines[i:]...)
+		}
+	}
+	return append(append([]string{}, lines...), marks...)
 }

@@ -29,7 +29,7 @@ func (r Runner) Del(ctx context.Context, t Teardown) error {
 		errs = append(errs, step("nat", k.RemoveNAT(t.Pod.Netns, t.Pod.IfName)))
 	}
 	if t.Routes {
-		errs = append(errs, step("routes", k.RemoveRoutes(t.Pod.Netns)))
+		errs = append(errs, step("routes", k.RemoveRoutes(t.Pod.Netns, t.Pod.IfName)))
 	}
 	if t.Interface != nil {
 		conf, err := delegateBytes(*t.Interface)

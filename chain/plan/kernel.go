@@ -29,7 +29,8 @@ type Kernel interface {
 	CheckAddrs(netns, ifName string, addrs []*net.IPNet) error
 	AddRoutes(netns string, p route.Plan) ([]*types.Route, error)
 	CheckRoutes(netns string, p route.Plan) error
-	RemoveRoutes(netns string) error
+	// RemoveRoutes removes what the attachment of egress owns.
+	RemoveRoutes(netns, egress string) error
 	// AddNAT installs the rulesets and returns the backend it used.
 	AddNAT(netns string, n NAT) (nat.Backend, error)
 	CheckNAT(netns string, n NAT) error
@@ -133,8 +134,8 @@ func (PodKernel) CheckRoutes(netns string, p route.Plan) error {
 	return inPod(netns, func(pod ns.NetNS) error { return route.Check(pod, p) })
 }
 
-func (PodKernel) RemoveRoutes(netns string) error {
-	return inPodIfThere(netns, route.Remove)
+func (PodKernel) RemoveRoutes(netns, egress string) error {
+	return inPodIfThere(netns, func(pod ns.NetNS) error { return route.Remove(pod, egress) })
 }
 
 func (PodKernel) AddNAT(netns string, n NAT) (used nat.Backend, err error) {

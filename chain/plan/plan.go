@@ -40,8 +40,9 @@ type Plan struct {
 	// Announce are the addresses to announce on the egress interface.
 	Announce []net.IP
 	// Warnings are what resolving the config decided that the log should
-	// say (e.g. ConfigMap destinations the overrides left out).
-	Warnings []string
+	// say (e.g. ConfigMap destinations the overrides left out); Notes are
+	// for the debug log.
+	Warnings, Notes []string
 }
 
 // Pod is the attachment the runtime names: CNI_CONTAINERID, CNI_NETNS

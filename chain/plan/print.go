@@ -45,6 +45,12 @@ func (p Plan) Print(w io.Writer) error {
 				fmt.Fprintf(w, "# IPv%d gateway: inferred on the node at ADD\n", f)
 			}
 		}
+		if rules := rp.RuleLines(); len(rules) > 0 {
+			fmt.Fprintf(w, "\n# policy rules: replies to connections that arrived on %s leave through it\n", rp.Cluster)
+			for _, l := range rules {
+				fmt.Fprintln(w, l)
+			}
+		}
 	}
 	if p.NAT == nil || len(p.NAT.Sets) == 0 {
 		fmt.Fprintln(w, "\n# NAT: none (no destinations): the pod only routes")

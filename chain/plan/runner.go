@@ -122,7 +122,7 @@ func (r Runner) Add(ctx context.Context, p Plan) (out Outcome, err error) {
 		if err != nil {
 			return out, step("routes", err)
 		}
-		undo = append(undo, func() error { return k.RemoveRoutes(p.Pod.Netns) })
+		undo = append(undo, func() error { return k.RemoveRoutes(p.Pod.Netns, p.Pod.IfName) })
 		res.Routes = append(res.Routes, added...)
 		out.Routes = len(added)
 	}

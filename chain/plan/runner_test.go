@@ -93,7 +93,7 @@ func (k *fakeKernel) AddRoutes(string, route.Plan) ([]*types.Route, error) {
 	return []*types.Route{{Dst: *dst, GW: net.ParseIP("192.168.12.1")}}, nil
 }
 func (k *fakeKernel) CheckRoutes(string, route.Plan) error { return k.do("check-routes") }
-func (k *fakeKernel) RemoveRoutes(string) error            { return k.do("remove-routes") }
+func (k *fakeKernel) RemoveRoutes(string, string) error    { return k.do("remove-routes") }
 func (k *fakeKernel) AddNAT(string, NAT) (nat.Backend, error) {
 	return nat.NFTables, k.do("add-nat")
 }

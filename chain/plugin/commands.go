@@ -43,6 +43,9 @@ func (c commands) add(args *skel.CmdArgs) error {
 	p, err := a.Plan()
 	if err == nil {
 		log.Debugf("ADD %s %s: %s", args.ContainerID, args.IfName, p.Details())
+		for _, n := range p.Notes {
+			log.Debugf("ADD %s %s: %s", args.ContainerID, args.IfName, n)
+		}
 		for _, w := range p.Warnings {
 			log.Warningf("ADD %s %s: %s", args.ContainerID, args.IfName, w)
 		}

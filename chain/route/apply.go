@@ -25,10 +25,46 @@ func Apply(pod ns.NetNS, p Plan) (added []*types.Route, err error) {
 		if err != nil {
 			return err
 		}
-		added, err = install(rs, names)
-		return err
+		if added, err = install(rs, names); err != nil {
+			return err
+		}
+		if err := addRules(p.Families()); err != nil {
+			// The routes go too: the step undoes its own part.
+			_ = removeFamilies(p.Families(), true)
+			added = nil
+			return err
+		}
+		return nil
 	})
 	return added, err
+}
+
+// addRules adds the reply-path rules of the families; one already there
+// (an earlier ADD of this attachment) is kept.
+func addRules(fams []netx.Family) error {
+	for _, f := range fams {
+		for _, r := range replyRules(f) {
+			if err := netlink.RuleAdd(&r); err != nil && !errors.Is(err, syscall.EEXIST) {
+				return fmt.Errorf("failed to add the rule %s (%s): %w", describeRule(r), f, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ourRules lists the reply-path rules of a family in the pod.
+func ourRules(fam netx.Family) ([]netlink.Rule, error) {
+	all, err := netlinksafe.RuleListFiltered(fam.Netlink(), nil, 0)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list %s rules: %w", fam, err)
+	}
+	var out []netlink.Rule
+	for _, r := range all {
+		if r.Protocol == uint8(Protocol) || (r.Mark == netx.ReplyMark && (r.Priority == RuleSpecific || r.Priority == RuleDefault)) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // Check verifies, in the pod, that every planned route is present and
@@ -61,40 +97,134 @@ func Check(pod ns.NetNS, p Plan) error {
 			if best := lowestMetric(defs); names[best.LinkIndex] != p.Egress {
 				return fmt.Errorf("the %s default route is %s, not via the egress interface %q", fam, Describe(&best, names), p.Egress)
 			}
+			have, err := ourRules(fam)
+			if err != nil {
+				return err
+			}
+			for _, want := range replyRules(fam) {
+				found := false
+				for _, h := range have {
+					found = found || (h.Priority == want.Priority && h.Table == want.Table && h.Mark == want.Mark &&
+						h.SuppressPrefixlen == want.SuppressPrefixlen)
+				}
+				if !found {
+					return fmt.Errorf("the reply-path rule %s (%s) is missing", describeRule(want), fam)
+				}
+			}
 		}
 		return nil
 	})
 }
 
-// Remove deletes, in the pod, every route this step owns and puts the
-// saved default routes back. It is idempotent.
-func Remove(pod ns.NetNS) error {
+// Remove deletes, in the pod, what the attachment whose egress interface
+// is egress owns: in the families whose Protocol default goes through it,
+// every Protocol route and reply-path rule, and the saved defaults go back
+// into the main table. Families an attachment left behind when its link
+// went (saved defaults, no Protocol default) are cleaned up too; another
+// attachment's families are not touched. It is idempotent.
+func Remove(pod ns.NetNS, egress string) error {
 	return pod.Do(func(ns.NetNS) error {
-		var errs []error
-		for _, fam := range netx.Families {
-			all, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("failed to list %s routes: %w", fam, err))
-				continue
+		fams, err := owned(egress)
+		if err != nil {
+			return err
+		}
+		return removeFamilies(fams, true)
+	})
+}
+
+// owned finds the families the attachment owns, in the current (pod)
+// netns, and the ones a vanished attachment left.
+func owned(egress string) ([]netx.Family, error) {
+	idx := 0
+	if l, err := netlinksafe.LinkByName(egress); err == nil {
+		idx = l.Attrs().Index
+	}
+	var out []netx.Family
+	for _, fam := range netx.Families {
+		main, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list %s routes: %w", fam, err)
+		}
+		mine, someone := false, false
+		for i := range main {
+			if r := main[i]; r.Protocol == Protocol && netx.IsDefault(r.Dst) {
+				someone = true
+				mine = mine || (idx > 0 && r.LinkIndex == idx)
 			}
-			var saved []netlink.Route
-			for i := range all {
-				r := all[i]
-				switch {
-				case r.Protocol == Protocol:
-					if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, syscall.ESRCH) {
-						errs = append(errs, fmt.Errorf("failed to delete route %s: %w", Describe(&r, nil), err))
-					}
-				case r.Table == SavedTable:
-					saved = append(saved, r)
+		}
+		if mine {
+			out = append(out, fam)
+			continue
+		}
+		if someone {
+			continue // another attachment's family
+		}
+		saved, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: SavedTable}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list %s routes of table %d: %w", fam, SavedTable, err)
+		}
+		rules, err := ourRules(fam)
+		if err != nil {
+			return nil, err
+		}
+		if len(saved) > 0 || len(rules) > 0 || hasProtocolRoutes(main) {
+			out = append(out, fam)
+		}
+	}
+	return out, nil
+}
+
+func hasProtocolRoutes(rs []netlink.Route) bool {
+	for i := range rs {
+		if rs[i].Protocol == Protocol {
+			return true
+		}
+	}
+	return false
+}
+
+// removeFamilies deletes the Protocol routes and reply-path rules of the
+// families and, when restore is set, moves their saved defaults back.
+func removeFamilies(fams []netx.Family, restore bool) error {
+	var errs []error
+	for _, fam := range fams {
+		for _, r := range mustRules(fam, &errs) {
+			if err := netlink.RuleDel(&r); err != nil && !errors.Is(err, syscall.ENOENT) {
+				errs = append(errs, fmt.Errorf("failed to delete the rule %s (%s): %w", describeRule(r), fam, err))
+			}
+		}
+		all, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("failed to list %s routes: %w", fam, err))
+			continue
+		}
+		var saved []netlink.Route
+		for i := range all {
+			r := all[i]
+			switch {
+			case r.Protocol == Protocol:
+				if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, syscall.ESRCH) {
+					errs = append(errs, fmt.Errorf("failed to delete route %s: %w", Describe(&r, nil), err))
 				}
+			case r.Table == SavedTable:
+				saved = append(saved, r)
 			}
+		}
+		if restore {
 			if err := restoreDefaults(saved); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		return errors.Join(errs...)
-	})
+	}
+	return errors.Join(errs...)
+}
+
+func mustRules(fam netx.Family, errs *[]error) []netlink.Rule {
+	rs, err := ourRules(fam)
+	if err != nil {
+		*errs = append(*errs, err)
+	}
+	return rs
 }
 
 // inPod turns the plan into routes on the pod's links, in the current
@@ -232,11 +362,15 @@ func restoreDefaults(rs []netlink.Route) error {
 		r := rs[i]
 		r.Table = unix.RT_TABLE_MAIN
 		if err := netlink.RouteAdd(&r); err != nil && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ENODEV) {
+			// Keep the saved copy: the next DEL tries again.
 			errs = append(errs, fmt.Errorf("failed to restore the default route via %v: %w", r.Gw, err))
+			continue
 		}
 		saved := rs[i]
 		saved.Table = SavedTable
-		_ = netlink.RouteDel(&saved)
+		if err := netlink.RouteDel(&saved); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, fmt.Errorf("failed to drop the saved default route via %v from table %d: %w", r.Gw, SavedTable, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -11,7 +11,20 @@
 // pod returns to what it was.
 //
 // A pod has one default route per family, so it has at most one egress
-// attachment: Remove removes every route marked Protocol in the pod.
+// attachment per family, and an attachment owns the routes of the
+// families whose default it moved: every route marked Protocol of those
+// families, their saved defaults and the reply-path rules. Remove finds
+// them again from the attachment's name alone: the families whose
+// Protocol default goes through the egress interface (and, left behind
+// by an attachment whose link is gone, the families with saved defaults
+// but no Protocol default).
+//
+// Replies to connections that arrived on the cluster interface must go
+// back out of it, whatever the client's address, cluster CIDRs or not:
+// the NAT step marks their packets (netx.ReplyMark), and two policy rules
+// send marked packets to the main table without its default routes
+// (on-link and other specific routes stay direct), then to SavedTable,
+// which holds the cluster interface's own default.
 package route
 
 import (
@@ -34,6 +47,34 @@ const Protocol netlink.RouteProtocol = 69
 // SavedTable holds the cluster interface's default routes while the
 // egress interface is the default (`ip route show table 17746`).
 const SavedTable = 17746
+
+// The reply-path rules' priorities (`ip rule` shows them): first the main
+// table without its defaults, then the saved defaults.
+const (
+	RuleSpecific = 17745
+	RuleDefault  = 17746
+)
+
+// replyRules are the reply-path policy rules of a family.
+func replyRules(fam netx.Family) []netlink.Rule {
+	mask := netx.ReplyMark
+	specific := netlink.NewRule()
+	specific.Family, specific.Priority, specific.Table = fam.Netlink(), RuleSpecific, unix.RT_TABLE_MAIN
+	specific.Mark, specific.Mask, specific.SuppressPrefixlen, specific.Protocol = netx.ReplyMark, &mask, 0, uint8(Protocol)
+	saved := netlink.NewRule()
+	saved.Family, saved.Priority, saved.Table = fam.Netlink(), RuleDefault, SavedTable
+	saved.Mark, saved.Mask, saved.Protocol = netx.ReplyMark, &mask, uint8(Protocol)
+	return []netlink.Rule{*specific, *saved}
+}
+
+// describeRule renders a rule for messages, like `ip rule` would.
+func describeRule(r netlink.Rule) string {
+	s := fmt.Sprintf("%d: fwmark %#x/%#x lookup %d", r.Priority, r.Mark, netx.ReplyMark, r.Table)
+	if r.SuppressPrefixlen >= 0 {
+		s += fmt.Sprintf(" suppress_prefixlength %d", r.SuppressPrefixlen)
+	}
+	return s
+}
 
 // Plan is one attachment's routes as the config gives them.
 type Plan struct {
@@ -104,6 +145,17 @@ func (p Plan) Routes(egressIdx, clusterIdx int, clusterGW func(netx.Family) (net
 // noGateway is the error for a plan that would move no default route.
 func (p Plan) noGateway() error {
 	return cnierr.Config("gateway: none configured and no address of %q in prevResult has one %v; set gateway", p.Egress, p.Addrs)
+}
+
+// RuleLines renders the reply-path rules as `ip rule` shows them.
+func (p Plan) RuleLines() []string {
+	var out []string
+	for _, f := range p.Families() {
+		for _, r := range replyRules(f) {
+			out = append(out, fmt.Sprintf("%s (%s)", describeRule(r), f))
+		}
+	}
+	return out
 }
 
 // Lines renders the routes as `ip route` shows them, for dry runs, with

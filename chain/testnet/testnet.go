@@ -47,6 +47,16 @@ const (
 	MasterLink     = "ext0"
 	EgressSubnet   = "192.168.12.0/24"
 	EgressSubnet6  = "fd00:12::/64"
+
+	// The operator NAD's network (deploy/kubernetes/nad-operator.yaml),
+	// on a link pair of its own so the configs above see nothing of it:
+	// the node's ext3 and ext's ext4 (the gateway), and the servers its
+	// rules name, in far.
+	OperatorLink      = "ext3"
+	OperatorNodeIP    = "192.168.3.2"
+	OperatorGatewayIP = "192.168.3.1"
+	OperatorIP        = "192.168.3.10"
+	OperatorServers   = "203.0.113.26 203.0.113.27 10.0.0.99"
 )
 
 // Topology is a running test network. Names are netns names under
@@ -92,6 +102,8 @@ func Up(prefix string) (t *Topology, err error) {
 	}{
 		{t.Node, []string{
 			"link add ext0 type veth peer name ext1 netns " + t.Ext,
+			"link add ext3 type veth peer name ext4 netns " + t.Ext,
+			"addr add 192.168.3.2/24 dev ext3", "link set ext3 up",
 			"link add vrouter type veth peer name eth0 netns " + t.Router,
 			"link add vclient type veth peer name eth0 netns " + t.Client,
 			"addr add 192.168.12.2/24 dev ext0", "addr add fd00:12::2/64 dev ext0 nodad",
@@ -107,10 +119,13 @@ func Up(prefix string) (t *Topology, err error) {
 			"addr add 192.168.12.1/24 dev ext1", "addr add fd00:12::1/64 dev ext1 nodad",
 			"addr add 192.168.12.91/24 dev ext1", "addr add fd00:12::91/64 dev ext1 nodad",
 			"addr add 203.0.113.1/24 dev far0", "addr add fd00:203::1/64 dev far0 nodad",
-			"link set ext1 up", "link set far0 up",
+			"addr add 192.168.3.1/24 dev ext4",
+			"link set ext1 up", "link set far0 up", "link set ext4 up",
+			"route add 10.0.0.0/24 via 203.0.113.5",
 		}},
 		{t.Far, []string{
 			"addr add 203.0.113.5/24 dev eth0", "addr add fd00:203::5/64 dev eth0 nodad", "link set eth0 up",
+			"addr add 203.0.113.26/24 dev eth0", "addr add 203.0.113.27/24 dev eth0", "addr add 10.0.0.99/24 dev eth0",
 			"route add default via 203.0.113.1", "route add default via fd00:203::1",
 		}},
 		{t.Router, []string{

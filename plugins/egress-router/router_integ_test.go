@@ -64,7 +64,7 @@ func TestSeed001(t *testing.T) {
 	})
 	wantLines(t, "eth0's default, kept aside", strings.Split(strings.TrimSpace(sh(t, p.topo.Router, "ip", "-4", "route", "show", "table", "17746")), "\n"),
 		[]string{"default via 10.129.2.1 dev eth0"})
-	wantLines(t, "NAT", nstest.NATLines(t, p.topo.Router, 4), nstest.Pick([]string{
+	wantLines(t, "NAT", nstest.NATLines(t, p.topo.Router, 4), nstest.WithMarks(nstest.Pick([]string{
 		":EGRESS-DNAT-net1 - [0:0]",
 		":EGRESS-FORWARDING-WAS-OFF - [0:0]",
 		":EGRESS-SNAT-net1 - [0:0]",
@@ -80,8 +80,8 @@ func TestSeed001(t *testing.T) {
 		"chain postrouting",
 		"type nat hook postrouting priority srcnat; policy accept;",
 		`oifname "net1" snat to 192.168.12.99`,
-		"table ip egress-forwarding",
-	}))
+		"table ip egress_forwarding",
+	}), "eth0", "net1"))
 	if v := sysctl(t, p.topo.Router, "net.ipv4.ip_forward"); v != "1" {
 		t.Errorf("ip_forward %s, want 1", v)
 	}
