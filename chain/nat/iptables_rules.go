@@ -51,15 +51,6 @@ type iptRules struct {
 	jumps  []iptJump
 }
 
-func (r iptRules) chain(name string) iptChain {
-	for _, c := range r.chains {
-		if c.name == name {
-			return c
-		}
-	}
-	return iptChain{}
-}
-
 func iptablesRules(rs Ruleset) iptRules {
 	dnat, snat := chainNames(rs.Egress)
 	mark := markChain(rs.Egress)
