@@ -22,7 +22,7 @@ TESTFLAGS ?=
 # for the ipConfig and single-node cluster tests, built once into a cache
 KUBE_BIN ?= $(HOME)/.cache/egress-router/kube
 
-.PHONY: all build deps kube test demo bench conformance lint fuzz clean
+.PHONY: all build deps kube test demo bench conformance lint fuzz chaos clean
 
 all: build
 
@@ -62,6 +62,13 @@ conformance: deps build
 	@bash conformance/write-doc.sh $(BIN) docs/conformance.md $(CONFORMANCE_TARGETS)
 
 ## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool); make test runs it first
+## chaos: SIGKILL egress-router or its children at random moments of ADD and of DEL (CHAOS_ROUNDS each), then
+## 64 routers added and deleted at once for 20 rounds with a DEL during each ADD; prints the counts (make test runs a few)
+CHAOS_ROUNDS ?= 200
+chaos: deps build
+	EGRESS_CHAOS_ROUNDS=$(CHAOS_ROUNDS) EGRESS_CHAOS_ROUTERS=64 EGRESS_CHAOS_CONCURRENT_ROUNDS=20 EGRESS_BIN=$(BIN) \
+	  $(GO) test -count=1 -timeout 60m -v -run 'TestKilledAtRandom|TestConcurrency' ./chain/e2e/ | grep -E '^(---|ok|FAIL|PASS)|chaos_test.go'
+
 ## fuzz: run every fuzz target for FUZZTIME each (make test runs their seed corpora); prints the counts
 FUZZTIME ?= 1m
 FUZZFLAGS ?=

@@ -165,32 +165,63 @@ func (a *Attachment) Plan() (plan.Plan, error) {
 	return p, nil
 }
 
-// Teardown reads a config for DEL, which must work even when the config
-// no longer validates (it may have been edited since ADD): only the JSON
-// must decode. Everything else DEL needs is found in the pod.
-func Teardown(p Plugin, stdin []byte, env Env) (plan.Teardown, Logging, error) {
-	t := plan.Teardown{Pod: env.Pod()}
-	switch p {
-	case EgressRouter:
-		n := &RouterConf{}
-		if err := decode(stdin, n); err != nil {
-			return t, Logging{}, err
-		}
-		d := n.lenientDelegate(env)
-		t.Interface, t.Routes, t.NAT = &d, true, true
-		return t, n.Logging, nil
-	case EgressRoute:
-		n := &RouteConf{}
-		err := decode(stdin, n)
-		t.Routes = true
-		return t, n.Logging, err
-	case EgressNAT:
-		n := &NATConf{}
-		err := decode(stdin, n)
-		t.NAT = true
-		return t, n.Logging, err
+// Teardown reads a config for DEL, which must work whatever the config
+// says now: it may have been edited since ADD, or may not parse at all.
+// Nothing here fails: what cannot be read is guessed (macvlan, whose DEL
+// deletes the link by name, with static IPAM), and everything else DEL
+// needs is found in the pod by its markers.
+func Teardown(p Plugin, stdin []byte, env Env) (plan.Teardown, Logging) {
+	t := plan.Teardown{Pod: env.Pod(), Routes: p != EgressNAT, NAT: p != EgressRoute}
+	logs := lenientLogging(stdin)
+	if p != EgressRouter {
+		return t, logs
 	}
-	return t, Logging{}, cnierr.Config("type %q is not one of our plugins", p)
+	n := &RouterConf{}
+	var d plan.Delegate
+	if err := decode(stdin, n); err == nil {
+		d = n.lenientDelegate(env)
+	} else {
+		d = guessDelegate(stdin)
+	}
+	t.Interface, t.Leftovers = &d, true
+	return t, logs
+}
+
+// lenientLogging reads log_file and log_level from a config that may not
+// parse as a whole.
+func lenientLogging(stdin []byte) Logging {
+	var raw map[string]json.RawMessage
+	var l Logging
+	if json.Unmarshal(stdin, &raw) != nil {
+		return l
+	}
+	_ = json.Unmarshal(raw["log_file"], &l.LogFile)
+	_ = json.Unmarshal(raw["log_level"], &l.LogLevel)
+	return l
+}
+
+// guessDelegate is the interface plugin's config for a DEL whose config
+// does not parse: what can be read of it, else macvlan and static.
+func guessDelegate(stdin []byte) plan.Delegate {
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(stdin, &raw)
+	var name, version, typ string
+	_ = json.Unmarshal(raw["name"], &name)
+	_ = json.Unmarshal(raw["cniVersion"], &version)
+	_ = json.Unmarshal(raw["interfaceType"], &typ)
+	if strings.ToLower(strings.TrimSpace(typ)) != "ipvlan" {
+		typ = "macvlan"
+	}
+	return deletable(plan.Delegate{CNIVersion: version, Name: name, Type: strings.ToLower(strings.TrimSpace(typ)), IPAM: plan.IPAM{Type: plan.StaticIPAM}})
+}
+
+// supportedVersion reports whether the interface plugins take a version.
+func supportedVersion(v string) bool {
+	switch v {
+	case "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0":
+		return true
+	}
+	return false
 }
 
 // Status reads a config for STATUS: whether ADD could work now.
@@ -245,7 +276,7 @@ func GC(p Plugin, stdin []byte, env Env) (*plan.Delegate, json.RawMessage, error
 // is all macvlan and ipvlan need to delete.
 func (n *RouterConf) lenientDelegate(env Env) plan.Delegate {
 	if c, err := n.validate(Env{IfName: env.IfName, PodName: env.PodName}); err == nil {
-		return c.DelegateConf()
+		return deletable(c.DelegateConf())
 	}
 	typ := strings.ToLower(strings.TrimSpace(n.InterfaceType))
 	if typ != "ipvlan" {
@@ -254,6 +285,19 @@ func (n *RouterConf) lenientDelegate(env Env) plan.Delegate {
 	d := plan.Delegate{CNIVersion: n.CNIVersion, Name: n.Name, Type: typ, IPAM: plan.IPAM{Type: plan.StaticIPAM}}
 	if m, ok := n.InterfaceArgs["master"]; ok {
 		d.Master = strings.TrimSpace(string(m))
+	}
+	return deletable(d)
+}
+
+// deletable makes a guessed interface plugin config one the plugin's DEL
+// takes: a name and a version it supports (skel refuses others before
+// the plugin runs).
+func deletable(d plan.Delegate) plan.Delegate {
+	if d.Name == "" {
+		d.Name = string(EgressRouter)
+	}
+	if !supportedVersion(d.CNIVersion) {
+		d.CNIVersion = "1.0.0"
 	}
 	return d
 }

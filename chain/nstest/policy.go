@@ -61,6 +61,9 @@ func writePolicy(path string, fields map[string]any) error {
 	if _, ok := fields["logDir"]; !ok {
 		fields["logDir"] = LogDir()
 	}
+	if _, ok := fields["lockDir"]; !ok {
+		fields["lockDir"] = filepath.Join(policyDir, "lock")
+	}
 	b, err := json.Marshal(fields)
 	if err != nil {
 		return err

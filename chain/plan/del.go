@@ -38,6 +38,9 @@ func (r Runner) Del(ctx context.Context, t Teardown) error {
 		}
 		errs = append(errs, cnierr.Prefix(t.Interface.Type, invoke.DelegateDel(ctx, t.Interface.Type, conf, r.Exec)))
 	}
+	if t.Leftovers {
+		errs = append(errs, k.RemoveLeftovers(t.Pod.Netns))
+	}
 	for _, e := range errs {
 		if e != nil {
 			log.Errorf("DEL %s %s: %v", t.Pod.ContainerID, t.Pod.IfName, e)

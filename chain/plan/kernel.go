@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
@@ -25,6 +26,9 @@ type Kernel interface {
 	IfNameFree(netns, ifName string) error
 	// RemoveLink deletes ifName from the pod if it is there.
 	RemoveLink(netns, ifName string) error
+	// RemoveLeftovers deletes the links an interface plugin killed
+	// half-way left in the pod under its temporary name.
+	RemoveLeftovers(netns string) error
 	// CheckAddrs verifies that ifName carries each address.
 	CheckAddrs(netns, ifName string, addrs []*net.IPNet) error
 	AddRoutes(netns string, p route.Plan) ([]*types.Route, error)
@@ -92,6 +96,47 @@ func (PodKernel) RemoveLink(netns, ifName string) error {
 			return netlink.LinkDel(l)
 		})
 	})
+}
+
+// leftover is the temporary name upstream macvlan and ipvlan create
+// their link under, in the pod, before renaming it to CNI_IFNAME
+// (pkg/ip.RandomVethName).
+var leftover = regexp.MustCompile(`^veth[0-9a-f]{8}$`)
+
+// RemoveLeftovers deletes macvlan and ipvlan links under a temporary name
+// that carry no address: a plugin killed between creating its link and
+// renaming it leaves one, and no finished attachment looks like that.
+func (PodKernel) RemoveLeftovers(netns string) error {
+	return inPodIfThere(netns, func(pod ns.NetNS) error {
+		return pod.Do(func(ns.NetNS) error {
+			links, err := netlinksafe.LinkList()
+			if err != nil {
+				return fmt.Errorf("failed to list the pod's links: %w", err)
+			}
+			var errs []error
+			for _, l := range links {
+				if kind := l.Type(); (kind != "macvlan" && kind != "ipvlan") || !leftover.MatchString(l.Attrs().Name) {
+					continue
+				}
+				if addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL); err != nil || hasGlobal(addrs) {
+					continue
+				}
+				if err := netlink.LinkDel(l); err != nil {
+					errs = append(errs, fmt.Errorf("failed to delete the leftover link %s: %w", l.Attrs().Name, err))
+				}
+			}
+			return errors.Join(errs...)
+		})
+	})
+}
+
+func hasGlobal(addrs []netlink.Addr) bool {
+	for _, a := range addrs {
+		if a.IPNet != nil && !a.IP.IsLinkLocalUnicast() {
+			return true
+		}
+	}
+	return false
 }
 
 func (PodKernel) CheckAddrs(netns, ifName string, addrs []*net.IPNet) error {

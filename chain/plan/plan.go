@@ -107,6 +107,9 @@ type Teardown struct {
 	Interface *Delegate
 	// Routes and NAT say which of our steps to undo.
 	Routes, NAT bool
+	// Leftovers: remove what an interface plugin killed half-way left in
+	// the pod (a link under its temporary name).
+	Leftovers bool
 }
 
 // chain reports whether the plan runs the whole chain in-process (the

@@ -101,7 +101,9 @@ func (r Runner) Add(ctx context.Context, p Plan) (out Outcome, err error) {
 			if lerr := k.RemoveLink(p.Pod.Netns, p.Pod.IfName); lerr != nil {
 				return fmt.Errorf("%s DEL: %v; removing %s: %w", typ, derr, p.Pod.IfName, lerr)
 			}
-			return nil
+			// A plugin that failed (or was killed) between creating its
+			// link and renaming it leaves it under a temporary name.
+			return k.RemoveLeftovers(p.Pod.Netns)
 		})
 		out.Timings.mark("checks")
 		got, err := invoke.DelegateAdd(ctx, typ, conf, r.Exec)

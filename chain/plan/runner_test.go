@@ -79,6 +79,7 @@ func (k *fakeKernel) do(name string) error {
 
 func (k *fakeKernel) IfNameFree(_, ifName string) error { return k.do("ifname-free " + ifName) }
 func (k *fakeKernel) RemoveLink(_, ifName string) error { return k.do("remove-link " + ifName) }
+func (k *fakeKernel) RemoveLeftovers(string) error      { return k.do("remove-leftovers") }
 func (k *fakeKernel) CheckAddrs(_, _ string, addrs []*net.IPNet) error {
 	for _, a := range addrs {
 		k.hostAddrs = append(k.hostAddrs, a.String())
@@ -192,43 +193,43 @@ func TestAddRollback(t *testing.T) {
 		{name: "interface plugin ADD fails with a CNI error",
 			setup: func(rg *rig) { rg.exec.fail["ADD"] = notFound },
 			code:  5, frags: []string{"macvlan: failed to look up master ens4"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "interface plugin not in CNI_PATH",
 			setup: func(rg *rig) { rg.exec.missing = true },
 			code:  999, frags: []string{"macvlan", "failed to find plugin"},
-			calls: []string{"ifname-free net1", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "remove-link net1", "remove-leftovers"}},
 		{name: "interface plugin returns no result",
 			setup: func(rg *rig) { rg.exec.out["ADD"] = "" },
 			code:  999, frags: []string{"macvlan"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "interface plugin's result lacks the interface",
 			setup: func(rg *rig) { rg.exec.out["ADD"] = macvlanResult("eth7") },
 			code:  7, frags: []string{"macvlan result: prevResult: no interface \"net1\""},
-			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "routes fail",
 			setup: func(rg *rig) { rg.k.fail["add-routes"] = errors.New("file exists") },
 			code:  999, frags: []string{"routes: file exists"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "macvlan DEL", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "NAT fails",
 			setup: func(rg *rig) {
 				rg.k.fail["add-nat"] = types.NewError(types.ErrInvalidNetworkConfig, `interface "eth0" not found`, "")
 			},
 			code: 7, frags: []string{`nat: interface "eth0" not found`},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "the interface plugin's DEL fails during rollback: the link goes anyway",
 			setup: func(rg *rig) {
 				rg.k.fail["add-nat"] = errors.New("nftables: no")
 				rg.exec.fail["DEL"] = types.NewError(types.ErrIOFailure, "static: gone", "")
 			},
 			code: 999, frags: []string{"nat: nftables: no"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "a failed undo does not stop the rollback",
 			setup: func(rg *rig) {
 				rg.k.fail["add-nat"] = errors.New("nftables: no")
 				rg.k.fail["remove-routes"] = errors.New("netlink: busy")
 			},
 			code: 999, frags: []string{"nat: nftables: no"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1"}},
+			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -373,12 +374,12 @@ func mustResult(s string) types.Result {
 
 func TestDelRunsEveryStep(t *testing.T) {
 	d := routerPlan().Interface.Conf
-	td := Teardown{Pod: Pod{ContainerID: "ctr", Netns: netns, IfName: "net1"}, Interface: &d, Routes: true, NAT: true}
+	td := Teardown{Pod: Pod{ContainerID: "ctr", Netns: netns, IfName: "net1"}, Interface: &d, Routes: true, NAT: true, Leftovers: true}
 	rg := newRig()
 	if err := rg.r.Del(context.Background(), td); err != nil {
 		t.Fatal(err)
 	}
-	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL")
+	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
 
 	rg = newRig()
 	rg.k.fail["remove-nat net1"] = types.NewError(types.ErrInvalidEnvironmentVariables, "CNI_NETNS: bad", "")
@@ -386,7 +387,7 @@ func TestDelRunsEveryStep(t *testing.T) {
 	err := rg.r.Del(context.Background(), td)
 	te := cnierrtest.Want(t, err, 4, "nat: CNI_NETNS: bad", "macvlan: static: cannot release")
 	_ = te
-	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL")
+	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
 	if n := strings.Count(rg.log.String(), "DEL ctr net1: "); n != 2 {
 		t.Errorf("%d DEL errors logged, want 2:\n%s", n, rg.log)
 	}

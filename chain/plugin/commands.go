@@ -2,8 +2,12 @@ package plugin
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
+	"strings"
 
+	cnins "github.com/containernetworking/cni/pkg/ns"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 
@@ -37,6 +41,11 @@ func (c commands) add(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := c.lock(env)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	log := c.open(env.Policy, a.Log)
 	defer log.Close()
 	var out plan.Outcome
@@ -68,6 +77,11 @@ func (c commands) check(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := c.lock(env)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	p, err := a.Plan()
 	if err == nil {
 		err = c.runner(env.Policy, logging.Discard()).Check(context.Background(), p)
@@ -75,8 +89,42 @@ func (c commands) check(args *skel.CmdArgs) error {
 	return c.context(string(c.plugin)+" check", err)
 }
 
-// del undoes ADD. Its config need not validate; everything is found in
-// the pod, and a missing netns means there is nothing left to undo.
+// delDirect answers DEL without skel: the runtime's variables as skel
+// reads them (CNI_NETNS may be empty), any config.
+func (c commands) delDirect(stdin io.Reader) *types.Error {
+	args := &skel.CmdArgs{ContainerID: os.Getenv("CNI_CONTAINERID"), Netns: os.Getenv("CNI_NETNS"), IfName: os.Getenv("CNI_IFNAME"),
+		Args: os.Getenv("CNI_ARGS"), Path: os.Getenv("CNI_PATH"), NetnsOverride: os.Getenv("CNI_NETNS_OVERRIDE")}
+	var missing []string
+	for _, v := range []struct{ name, val string }{{"CNI_CONTAINERID", args.ContainerID}, {"CNI_IFNAME", args.IfName}, {"CNI_PATH", args.Path}} {
+		if v.val == "" {
+			missing = append(missing, v.name)
+		}
+	}
+	if len(missing) > 0 {
+		return cnierr.Env("required env variables [%s] missing", strings.Join(missing, ","))
+	}
+	if args.Netns != "" && strings.ToUpper(args.NetnsOverride) != "TRUE" && args.NetnsOverride != "1" {
+		if own, err := cnins.CheckNetNS(args.Netns); err == nil && own {
+			return types.NewError(types.ErrInvalidNetNS, "plugin's netns and netns from CNI_NETNS should not be the same", "")
+		}
+	}
+	b, err := io.ReadAll(stdin)
+	if err != nil {
+		return cnierr.IO("error reading from stdin: %v", err)
+	}
+	args.StdinData = b
+	if err := c.del(args); err != nil {
+		var te *types.Error
+		if errors.As(err, &te) {
+			return te
+		}
+		return types.NewError(types.ErrInternal, err.Error(), "")
+	}
+	return nil
+}
+
+// del undoes ADD. Its config need not parse; everything is found in the
+// pod, and a missing netns means there is nothing left to undo.
 func (c commands) del(args *skel.CmdArgs) error {
 	// A broken policy file must not stop a teardown: the default policy
 	// still keeps the logs in their folder.
@@ -84,10 +132,12 @@ func (c commands) del(args *skel.CmdArgs) error {
 	if err != nil {
 		env.Policy = policy.Default()
 	}
-	t, logs, err := config.Teardown(c.plugin, args.StdinData, env)
+	t, logs := config.Teardown(c.plugin, args.StdinData, env)
+	unlock, err := c.lock(env)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	log := c.open(env.Policy, logs)
 	defer log.Close()
 	if err := c.runner(env.Policy, log).Del(context.Background(), t); err != nil {
@@ -133,6 +183,12 @@ func (c commands) env(args *skel.CmdArgs) (config.Env, error) {
 	}
 	env.Policy = pol
 	return env, nil
+}
+
+// lock waits for the pod's other calls (see lockPod), as long as a call
+// with every child at its deadline could take.
+func (c commands) lock(env config.Env) (func(), error) {
+	return lockPod(env.Policy.LockDir, env.Netns, 4*env.Policy.ChildTimeout())
 }
 
 // runner carries out plans with children bounded by the policy.

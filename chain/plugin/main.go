@@ -35,11 +35,21 @@ func init() {
 // 4) whenever a required variable is missing, so the "about" line goes to
 // stderr here and skel answers with the error.
 func Main(p config.Plugin) {
+	c := commands{plugin: p}
+	// DEL must succeed whatever its config: skel refuses a config that is
+	// not JSON, has no name or an unknown version before calling us, and
+	// a runtime would retry that teardown for ever.
+	if os.Getenv("CNI_COMMAND") == "DEL" {
+		if err := c.delDirect(os.Stdin); err != nil {
+			_ = err.Print()
+			os.Exit(1)
+		}
+		return
+	}
 	about := buildversion.BuildString(string(p))
 	if os.Getenv("CNI_COMMAND") == "" {
 		fmt.Fprintln(os.Stderr, about)
 		about = ""
 	}
-	c := commands{plugin: p}
 	skel.PluginMainFuncs(skel.CNIFuncs{Add: c.add, Check: c.check, Del: c.del, GC: c.gc, Status: c.status}, Versions, about)
 }

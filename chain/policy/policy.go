@@ -42,6 +42,9 @@ const DefaultLogDir = "/var/log/egress-router"
 // the only one allowed by default.
 const MultusKubeconfig = "/etc/cni/net.d/multus.d/multus.kubeconfig"
 
+// DefaultLockDir holds the plugins' per-pod lock files.
+const DefaultLockDir = "/run/egress-router"
+
 // DefaultChildTimeout bounds each child process (interface plugin,
 // egress-ipconfig).
 const DefaultChildTimeout = 30 * time.Second
@@ -73,6 +76,9 @@ type Policy struct {
 	OtherNamespaces string `json:"otherNamespaces,omitempty"`
 	// ChildTimeoutSeconds bounds each child process (default 30).
 	ChildTimeoutSeconds int `json:"childTimeoutSeconds,omitempty"`
+	// LockDir holds the per-pod lock files that keep two calls for one
+	// pod from running at once.
+	LockDir string `json:"lockDir,omitempty"`
 
 	egressSubnets []*net.IPNet
 	namespaces    map[string]limits
@@ -146,6 +152,13 @@ func (p *Policy) complete() error {
 		return fmt.Errorf("logDir %q: want an absolute path", p.LogDir)
 	}
 	p.LogDir = filepath.Clean(p.LogDir)
+	if p.LockDir == "" {
+		p.LockDir = DefaultLockDir
+	}
+	if !filepath.IsAbs(p.LockDir) {
+		return fmt.Errorf("lockDir %q: want an absolute path", p.LockDir)
+	}
+	p.LockDir = filepath.Clean(p.LockDir)
 	if p.Kubeconfigs == nil {
 		p.Kubeconfigs = []string{MultusKubeconfig}
 	}

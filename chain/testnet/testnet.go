@@ -64,9 +64,13 @@ const (
 type Topology struct {
 	Prefix                         string
 	Node, Ext, Far, Router, Client string
+	// extra are the router pods AddRouter made.
+	extra []string
 }
 
-func (t *Topology) all() []string { return []string{t.Client, t.Router, t.Far, t.Ext, t.Node} }
+func (t *Topology) all() []string {
+	return append(append([]string{}, t.extra...), t.Client, t.Router, t.Far, t.Ext, t.Node)
+}
 
 // ip runs one iproute2 batch in a namespace.
 func ip(netns string, cmds ...string) error { return nsutil.IP(netns, cmds...) }
@@ -159,3 +163,24 @@ func (t *Topology) Down() error {
 	}
 	return nil
 }
+
+// AddRouter adds router pod i (0-99) to the network: namespace
+// <prefix>r<i>, its eth0 a port of the node's bridge with 10.129.3.<10+i>
+// (the router pods' subnet, default via the node), for as many routers as
+// a test or benchmark attaches at once. Down, or RemoveRouter, removes it.
+func (t *Topology) AddRouter(i int) (string, error) {
+	name := fmt.Sprintf("%sr%d", t.Prefix, i)
+	if err := nsutil.Add(name); err != nil {
+		return name, err
+	}
+	t.extra = append(t.extra, name)
+	if err := nsutil.IP(t.Node, fmt.Sprintf("link add vr%d type veth peer name eth0 netns %s", i, name),
+		fmt.Sprintf("link set vr%d master cni0", i), fmt.Sprintf("link set vr%d up", i)); err != nil {
+		return name, err
+	}
+	return name, nsutil.IP(name, fmt.Sprintf("addr add 10.129.3.%d/23 dev eth0", 10+i), "link set eth0 up",
+		"route add default via 10.129.2.1 dev eth0")
+}
+
+// RouterIP is router pod i's cluster address.
+func RouterIP(i int) string { return fmt.Sprintf("10.129.3.%d", 10+i) }
