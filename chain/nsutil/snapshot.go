@@ -13,8 +13,11 @@ import (
 // rules and iptables rules, as text, for before/after comparisons.
 type Snapshot map[string]string
 
-// counters and per-boot details that change without anyone changing config.
-var volatile = regexp.MustCompile(`(?m)^#.*$|\[\d+:\d+\]|valid_lft \S+|preferred_lft \S+|counter packets \d+ bytes \d+`)
+// counters and per-boot details that change without anyone changing
+// config, and the warning ip prints when it resolves a link's peer netns
+// name while another test deletes some other namespace (a kernel extack
+// for the vanished one, not a change here).
+var volatile = regexp.MustCompile(`(?m)^#.*$|\[\d+:\d+\]|valid_lft \S+|preferred_lft \S+|counter packets \d+ bytes \d+|^Error: Peer netns reference is invalid\.\n?`)
 
 // snapshotParts are the commands a snapshot runs, by part.
 var snapshotParts = []struct{ key, cmd string }{
