@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -237,7 +238,8 @@ func ask(t *testing.T, from, proto, addr string) string {
 // (etcd, kube-apiserver, controller manager, scheduler, containerd with
 // runc, kubelet, Multus v4.3.0 thin): the router Deployment comes up with
 // net1 from egress-router through Multus, a client pod's TCP and UDP leave
-// from the reserved address, the single-plugin and conflist NADs give the
+// from the reserved address (a client on the router's subnet and one on
+// another subnet, with the operator's NAD as it is), the single-plugin and conflist NADs give the
 // same router, and deleting a router leaves nothing on the node.
 func TestOnANode(t *testing.T) {
 	c := startCluster(t)
@@ -258,6 +260,7 @@ func TestOnANode(t *testing.T) {
 	}
 	c.Apply(t, testPod("client", ""))
 	client := c.runningPod(t, "test=client")
+	far := c.farClient(t)
 
 	logBefore := fileSize(operatorLog())
 	before := nstest.MustTake(t, c.node)
@@ -336,6 +339,10 @@ func TestOnANode(t *testing.T) {
 		return
 	}
 	t.Run("traffic", func(t *testing.T) { operatorTraffic(t, c, client, r, servers) })
+	// nad-operator.yaml has no clusterCIDRs: a client on a subnet the
+	// router's eth0 has no route for still gets its replies (through eth0,
+	// not net1's default route).
+	t.Run("traffic from another subnet", func(t *testing.T) { operatorTraffic(t, c, far, r, servers) })
 	// A sandbox that dies is replaced while the pod lives on: kubelet stops
 	// it (DEL with its netns) and starts a new one (ADD). kubelet's garbage
 	// collector keeps a pod's latest dead sandbox, so a second death makes
@@ -458,6 +465,39 @@ spec:
 		c.gone(t, "test=ipconfig")
 		before.Unchanged(t, c.node, "after pod ipconfig was deleted")
 	})
+}
+
+// farSubnet is a second cluster subnet, outside podSubnet and outside
+// every NAD's clusterCIDRs, as another node's pods would be.
+const farSubnet = "10.130.0.0/24"
+
+// farClient starts a pod whose cluster network (Multus's default-network
+// annotation) is ptp on farSubnet: the node routes between it and the
+// router's eth0, and the router pod has no route of its own for it.
+func (c *cluster) farClient(t *testing.T) pod {
+	t.Helper()
+	c.Apply(t, `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: far-cluster, namespace: egress}
+spec:
+  config: '{"cniVersion": "1.0.0", "name": "far-cluster", "plugins": [{"type": "ptp",
+    "ipam": {"type": "host-local", "subnet": "`+farSubnet+`", "routes": [{"dst": "0.0.0.0/0"}]}}]}'
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: far
+  namespace: egress
+  labels: {test: far}
+  annotations: {v1.multus-cni.io/default-network: egress/far-cluster}
+spec:
+  containers: [{name: pause, image: `+fmt.Sprintf("%q", nstest.PauseImage)+`}]
+`)
+	p := c.runningPod(t, "test=far")
+	if _, subnet, _ := net.ParseCIDR(farSubnet); !subnet.Contains(net.ParseIP(p.ip)) {
+		t.Fatalf("pod far has %s, want an address in %s", p.ip, farSubnet)
+	}
+	return p
 }
 
 // operatorTraffic sends TCP and UDP from the client pod to the router
