@@ -2,6 +2,9 @@
 # Everything that touches the network runs in namespaces the scripts and
 # tests create; the root namespace is never changed.
 
+# bash, for pipefail: a target that filters go test's output through grep
+# must still fail when the tests do.
+SHELL   := /bin/bash
 GO      ?= go
 BIN     := $(CURDIR)/bin
 PKG     := github.com/egress-router/egress-router
@@ -66,7 +69,7 @@ conformance: deps build
 ## 64 routers added and deleted at once for 20 rounds with a DEL during each ADD; prints the counts (make test runs a few)
 CHAOS_ROUNDS ?= 200
 chaos: deps build
-	EGRESS_CHAOS_ROUNDS=$(CHAOS_ROUNDS) EGRESS_CHAOS_ROUTERS=64 EGRESS_CHAOS_CONCURRENT_ROUNDS=20 EGRESS_BIN=$(BIN) \
+	set -o pipefail; EGRESS_CHAOS_ROUNDS=$(CHAOS_ROUNDS) EGRESS_CHAOS_ROUTERS=64 EGRESS_CHAOS_CONCURRENT_ROUNDS=20 EGRESS_BIN=$(BIN) \
 	  $(GO) test -count=1 -timeout 60m -v -run 'TestKilledAtRandom|TestConcurrency' ./chain/e2e/ | grep -E '^(---|ok|FAIL|PASS)|chaos_test.go'
 
 ## fuzz: run every fuzz target for FUZZTIME each (make test runs their seed corpora); prints the counts
@@ -77,7 +80,8 @@ FUZZ_TARGETS := FuzzRouter:./chain/config FuzzConfigMap:./chain/config FuzzChain
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do name=$${t%%:*}; pkg=$${t#*:}; \
 	  echo "== $$name in $$pkg for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg 2>&1 | grep -E '^(fuzz: elapsed.*execs|ok|FAIL|---|PASS)' | tail -3; \
+	  out=$$(mktemp); rc=0; $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg >$$out 2>&1 || rc=$$?; \
+	  grep 'fuzz: elapsed.*execs' $$out | tail -1; grep -E '^(ok|FAIL|---|PASS|    )' $$out; rm -f $$out; [ $$rc = 0 ]; \
 	done
 
 lint:
