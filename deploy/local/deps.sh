@@ -10,15 +10,22 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server) # the ipConfig tests' API server
 command -v containerd >/dev/null 2>&1 || need+=(containerd) # the single-node cluster test (brings runc and ctr)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+norec=() # installed without recommends (podman's pull in a desktop's worth)
+command -v podman >/dev/null 2>&1 || norec+=(podman) # the Podman runtime test (CNI backend)
 command -v go >/dev/null 2>&1 || { echo "deps: go is not installed (need Go 1.24 or newer in PATH)" >&2; exit 1; }
 if [ "$(id -u)" != 0 ]; then
   echo "deps: must run as root (tests and the demo create network namespaces and links)" >&2; exit 1
 fi
-if [ ${#need[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null 2>&1 || { echo "deps: missing ${need[*]} and no apt-get to install them" >&2; exit 1; }
-  echo "deps: installing ${need[*]}"
+if [ $((${#need[@]} + ${#norec[@]})) -gt 0 ]; then
+  command -v apt-get >/dev/null 2>&1 || { echo "deps: missing ${need[*]} ${norec[*]} and no apt-get to install them" >&2; exit 1; }
+  echo "deps: installing ${need[*]} ${norec[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
-  apt-get install -y -qq "${need[@]}" >/dev/null || { echo "deps: apt-get install ${need[*]} failed" >&2; exit 1; }
+  if [ ${#need[@]} -gt 0 ]; then
+    apt-get install -y -qq "${need[@]}" >/dev/null || { echo "deps: apt-get install ${need[*]} failed" >&2; exit 1; }
+  fi
+  if [ ${#norec[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${norec[@]}" >/dev/null || { echo "deps: apt-get install ${norec[*]} failed" >&2; exit 1; }
+  fi
 fi
 [ -d /var/run/netns ] || mkdir -p /var/run/netns
