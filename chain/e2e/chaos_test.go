@@ -182,16 +182,7 @@ func TestKilledAtRandom(t *testing.T) {
 				counts["clean after DEL"]++
 			}
 		}
-		var keys []string
-		for k := range counts {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var parts []string
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
-		}
-		t.Logf("%d rounds of SIGKILL during %s (ADD takes %s here): %s", rounds, phase, span.Round(time.Millisecond), strings.Join(parts, ", "))
+		t.Logf("%d rounds of SIGKILL during %s (ADD takes %s here): %s", rounds, phase, span.Round(time.Millisecond), countsText(counts))
 	}
 }
 
@@ -353,14 +344,19 @@ func TestConcurrency(t *testing.T) {
 		}
 	}
 	node.Unchanged(t, topo.Node, "after every router came and went")
-	var keys []string
+	t.Logf("%d routers, %d rounds at once: %s", n, rounds, countsText(counts))
+}
+
+// countsText lists the counts in name order, for the report lines.
+func countsText(counts map[string]int) string {
+	keys := make([]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var parts []string
+	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
 	}
-	t.Logf("%d routers, %d rounds at once: %s", n, rounds, strings.Join(parts, ", "))
+	return strings.Join(parts, ", ")
 }

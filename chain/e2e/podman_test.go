@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/egress-router/egress-router/chain/nstest"
@@ -85,7 +84,7 @@ tmp_dir = %q
 		// Podman's containers are gone by now; their cgroups must go too.
 		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + p.cgroup)
 		for _, d := range dirs {
-			if err := rmdirTree(d); err != nil {
+			if err := nstest.RemoveCgroup(d); err != nil {
 				t.Errorf("cgroup %s: %v", d, err)
 			}
 		}
@@ -102,18 +101,6 @@ func (p *podman) run(args ...string) (string, error) {
 	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+filepath.Join(p.dir, "containers.conf"))
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
-}
-
-func rmdirTree(d string) error {
-	entries, _ := os.ReadDir(d)
-	for _, e := range entries {
-		if e.IsDir() {
-			if err := rmdirTree(filepath.Join(d, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	return syscall.Rmdir(d)
 }
 
 // TestPodman: Podman 4.3 (Debian 12, CNI backend) as the runtime, both

@@ -143,7 +143,7 @@ func restoreHost(t *testing.T) {
 		for d := range cgroupChildren() {
 			// egress-test-*: another test's, removed by it (Podman's).
 			if !cgroups[d] && !strings.HasPrefix(filepath.Base(d), "egress-test-") {
-				if err := removeCgroup(d); err != nil {
+				if err := RemoveCgroup(d); err != nil {
 					t.Errorf("cgroup %s left behind: %v", d, err)
 				}
 			}
@@ -166,12 +166,12 @@ func cgroupChildren() map[string]bool {
 	return out
 }
 
-// removeCgroup removes an (empty of tasks) cgroup folder, children first.
-func removeCgroup(d string) error {
+// RemoveCgroup removes an (empty of tasks) cgroup folder, children first.
+func RemoveCgroup(d string) error {
 	entries, _ := os.ReadDir(d)
 	for _, e := range entries {
 		if e.IsDir() {
-			if err := removeCgroup(filepath.Join(d, e.Name())); err != nil {
+			if err := RemoveCgroup(filepath.Join(d, e.Name())); err != nil {
 				return err
 			}
 		}

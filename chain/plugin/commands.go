@@ -32,16 +32,26 @@ func (c commands) context(what string, err error) error {
 	return cnierr.Prefix(what, err)
 }
 
-func (c commands) add(args *skel.CmdArgs) error {
+// load parses the config against the node and takes the pod's lock, as
+// ADD and CHECK start; the caller releases the lock.
+func (c commands) load(args *skel.CmdArgs) (config.Env, *config.Attachment, func(), error) {
 	env, err := c.env(args)
 	if err != nil {
-		return err
+		return env, nil, nil, err
 	}
 	a, err := config.Load(c.plugin, args.StdinData, env)
 	if err != nil {
-		return err
+		return env, nil, nil, err
 	}
 	unlock, err := c.lock(env)
+	if err != nil {
+		return env, nil, nil, err
+	}
+	return env, a, unlock, nil
+}
+
+func (c commands) add(args *skel.CmdArgs) error {
+	env, a, unlock, err := c.load(args)
 	if err != nil {
 		return err
 	}
@@ -69,15 +79,7 @@ func (c commands) add(args *skel.CmdArgs) error {
 }
 
 func (c commands) check(args *skel.CmdArgs) error {
-	env, err := c.env(args)
-	if err != nil {
-		return err
-	}
-	a, err := config.Load(c.plugin, args.StdinData, env)
-	if err != nil {
-		return err
-	}
-	unlock, err := c.lock(env)
+	env, a, unlock, err := c.load(args)
 	if err != nil {
 		return err
 	}
