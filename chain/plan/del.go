@@ -15,9 +15,11 @@ import (
 // Del undoes ADD in reverse order: NAT, routes, then the interface
 // plugin's DEL. Each step is idempotent and needs neither prevResult nor
 // the netns; all of them run even when one fails, and each failure is
-// logged. The first error is returned, keeping its CNI code.
-func (r Runner) Del(ctx context.Context, t Teardown) error {
+// logged. The first error is returned, keeping its CNI code, with how
+// long each step took.
+func (r Runner) Del(ctx context.Context, t Teardown) (Timings, error) {
 	k, log := r.kernel(), r.log()
+	tm := Timings{start: r.Start}
 	step := func(name string, err error) error {
 		if t.Interface != nil {
 			return cnierr.Prefix(name, err)
@@ -25,28 +27,33 @@ func (r Runner) Del(ctx context.Context, t Teardown) error {
 		return err
 	}
 	var errs []error
+	tm.mark("checks")
 	if t.NAT {
 		errs = append(errs, step("nat", k.RemoveNAT(t.Pod.Netns, t.Pod.IfName)))
+		tm.mark("nat")
 	}
 	if t.Routes {
 		errs = append(errs, step("routes", k.RemoveRoutes(t.Pod.Netns, t.Pod.IfName)))
+		tm.mark("routes")
 	}
 	if t.Interface != nil {
 		conf, err := delegateBytes(*t.Interface)
 		if err != nil {
-			return err
+			return tm, err
 		}
 		errs = append(errs, cnierr.Prefix(t.Interface.Type, invoke.DelegateDel(ctx, t.Interface.Type, conf, r.Exec)))
+		tm.mark(t.Interface.Type)
 	}
 	if t.Leftovers {
 		errs = append(errs, k.RemoveLeftovers(t.Pod.Netns))
+		tm.mark("leftovers")
 	}
 	for _, e := range errs {
 		if e != nil {
 			log.Errorf("DEL %s %s: %v", t.Pod.ContainerID, t.Pod.IfName, e)
 		}
 	}
-	return firstError(errs)
+	return tm, firstError(errs)
 }
 
 // Status is what STATUS asks about: the interface plugin (the spec asks

@@ -118,6 +118,10 @@ func (r Runner) Add(ctx context.Context, p Plan) (out Outcome, err error) {
 			return out, cnierr.Prefix(typ+" result", err)
 		}
 	}
+	if p.Interface == nil {
+		// A chained plugin: the time up to here is its parsing and checks.
+		out.Timings.mark("checks")
+	}
 	if p.Routes != nil {
 		added, err := k.AddRoutes(p.Pod.Netns, *p.Routes)
 		out.Timings.mark("routes")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -376,15 +377,20 @@ func TestDelRunsEveryStep(t *testing.T) {
 	d := routerPlan().Interface.Conf
 	td := Teardown{Pod: Pod{ContainerID: "ctr", Netns: netns, IfName: "net1"}, Interface: &d, Routes: true, NAT: true, Leftovers: true}
 	rg := newRig()
-	if err := rg.r.Del(context.Background(), td); err != nil {
+	tm, err := rg.r.Del(context.Background(), td)
+	if err != nil {
 		t.Fatal(err)
 	}
 	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
+	// The log line says where DEL's time went, step by step.
+	if s := tm.String(); !regexp.MustCompile(`^[0-9.]+ ms since start \(checks [0-9.]+ ms, nat [0-9.]+ ms, routes [0-9.]+ ms, macvlan [0-9.]+ ms, leftovers [0-9.]+ ms\)$`).MatchString(s) {
+		t.Errorf("DEL timings %q", s)
+	}
 
 	rg = newRig()
 	rg.k.fail["remove-nat net1"] = types.NewError(types.ErrInvalidEnvironmentVariables, "CNI_NETNS: bad", "")
 	rg.exec.fail["DEL"] = types.NewError(types.ErrIOFailure, "static: cannot release", "")
-	err := rg.r.Del(context.Background(), td)
+	_, err = rg.r.Del(context.Background(), td)
 	te := cnierrtest.Want(t, err, 4, "nat: CNI_NETNS: bad", "macvlan: static: cannot release")
 	_ = te
 	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
@@ -394,7 +400,7 @@ func TestDelRunsEveryStep(t *testing.T) {
 	// A chained plugin's teardown: its one step, no step name.
 	rg = newRig()
 	rg.k.fail["remove-routes"] = errors.New("netlink: busy")
-	if err := rg.r.Del(context.Background(), Teardown{Pod: td.Pod, Routes: true}); err == nil || err.Error() != "netlink: busy" {
+	if _, err := rg.r.Del(context.Background(), Teardown{Pod: td.Pod, Routes: true}); err == nil || err.Error() != "netlink: busy" {
 		t.Errorf("chained DEL error %v", err)
 	}
 	rg.want(t, "remove-routes")

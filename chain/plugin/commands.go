@@ -142,12 +142,13 @@ func (c commands) del(args *skel.CmdArgs) error {
 	defer unlock()
 	log := c.open(env.Policy, logs)
 	defer log.Close()
-	if err := c.runner(env.Policy, log).Del(context.Background(), t); err != nil {
+	tm, err := c.runner(env.Policy, log).Del(context.Background(), t)
+	if err != nil {
 		return c.context(string(c.plugin), err)
 	}
 	// Runtimes call DEL more than once (containerd: again with no netns);
 	// the netns in the log tells which call this was.
-	log.Infof("DEL %s %s (netns %q): done", args.ContainerID, args.IfName, args.Netns)
+	log.Infof("DEL %s %s (netns %q): done; %s", args.ContainerID, args.IfName, args.Netns, tm)
 	return nil
 }
 

@@ -97,6 +97,7 @@ type form struct {
 	name  string
 	dests int
 	list  *libcni.NetworkConfigList
+	log   string // our plugins' log file (in the bench policy's folder)
 }
 
 func dests(n int) []string {
@@ -128,16 +129,17 @@ func forms(backend string) []form {
 	out := []form{{name: "bare macvlan+static", list: mustList(map[string]any{
 		"cniVersion": "1.1.0", "name": "bare", "plugins": []any{macvlan("192.168.12.99/24")}})}}
 	for _, n := range []int{1, 16, 1000} {
-		route := map[string]any{"type": "egress-route", "clusterCIDRs": []string{testnet.ClusterCIDR}, "serviceCIDRs": []string{testnet.ServiceCIDR}}
-		nat := map[string]any{"type": "egress-nat", "destinations": dests(n)}
-		single := singleConf("192.168.12.99/24", n)
+		chainLog, singleLog := fmt.Sprintf("conflist-%d.log", n), fmt.Sprintf("single-%d.log", n)
+		route := logged(map[string]any{"type": "egress-route", "clusterCIDRs": []string{testnet.ClusterCIDR}, "serviceCIDRs": []string{testnet.ServiceCIDR}}, chainLog)
+		nat := logged(map[string]any{"type": "egress-nat", "destinations": dests(n)}, chainLog)
+		single := logged(singleConf("192.168.12.99/24", n), singleLog)
 		if backend != "" {
 			nat["backend"], single["backend"] = backend, backend
 		}
 		out = append(out,
-			form{name: "conflist", dests: n, list: mustList(map[string]any{"cniVersion": "1.1.0", "name": "chain",
+			form{name: "conflist", dests: n, log: chainLog, list: mustList(map[string]any{"cniVersion": "1.1.0", "name": "chain",
 				"plugins": []any{macvlan("192.168.12.99/24"), route, nat}})},
-			form{name: "egress-router", dests: n, list: mustList(map[string]any{"cniVersion": "1.1.0", "name": "single",
+			form{name: "egress-router", dests: n, log: singleLog, list: mustList(map[string]any{"cniVersion": "1.1.0", "name": "single",
 				"plugins": []any{single}})})
 	}
 	return out
@@ -202,14 +204,25 @@ func bench(o options, prefix string, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(cache)
+	if err := logSetup(cache); err != nil {
+		return err
+	}
 	cni := libcni.NewCNIConfigWithCacheDir([]string{o.bin}, cache, nil)
 	rt := &libcni.RuntimeConf{ContainerID: "bench", NetNS: nsutil.Path(prefix + "router"), IfName: "net1"}
 	fs := forms(o.backend)
 	adds := make([][]time.Duration, len(fs))
 	dels := make([][]time.Duration, len(fs))
 	ctx := context.Background()
+	var starts []time.Duration
 	// One warm-up cycle per form: page cache, first-exec costs.
 	for c := -1; c < o.cycles; c++ {
+		st, err := processStart(o.bin)
+		if err != nil {
+			return fmt.Errorf("egress-router VERSION: %w", err)
+		}
+		if c >= 0 {
+			starts = append(starts, st)
+		}
 		for i, f := range fs {
 			t0 := time.Now()
 			if _, err := cni.AddNetworkList(ctx, f.list, rt); err != nil {
@@ -240,6 +253,9 @@ func bench(o options, prefix string, w io.Writer) error {
 			ratio(median(adds[i]), bareAdd), ms(median(dels[i])), ms(p(dels[i], 90)), ratio(median(dels[i]), bareDel))
 	}
 	tw.Flush()
+	if err := printWork(w, fs, filepath.Join(cache, "log"), starts); err != nil {
+		return err
+	}
 
 	// The memory pass: one more cycle of each form, under time.
 	rec := &recorder{rss: map[string]int64{}}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/egress-router/egress-router/chain/policy"
+)
+
+// Our plugins log where each ADD's and DEL's time went, from the moment
+// their Go code starts ("31.1 ms since start (checks 2.3 ms, macvlan
+// 22.4 ms, …)"). The bench gives each form a log file of its own and
+// reads these lines back: the in-process work is what is left once the
+// interface plugin's step (a process of its own) is taken out. What comes
+// before Go code runs (exec, the runtime's start) is measured apart, as
+// the process start of egress-router answering VERSION.
+
+// logSetup points our plugins' logs into dir, through a node policy of
+// the bench's own (the plugins read its path from the environment libcni
+// passes on).
+func logSetup(dir string) error {
+	pol := filepath.Join(dir, "policy.json")
+	b, _ := json.Marshal(map[string]any{"logDir": filepath.Join(dir, "log"), "lockDir": filepath.Join(dir, "lock")})
+	if err := os.WriteFile(pol, b, 0o644); err != nil {
+		return err
+	}
+	return os.Setenv(policy.PathEnv, pol)
+}
+
+// logged sets a plugin config's log file (one per form) at info level.
+func logged(conf map[string]any, file string) map[string]any {
+	conf["log_file"], conf["log_level"] = file, "info"
+	return conf
+}
+
+// timedLine matches a finished ADD or DEL of ours: the plugin, the
+// command and the step list.
+var timedLine = regexp.MustCompile(`\] (egress-[a-z]+): (ADD|DEL) .*; ([0-9.]+) ms since start \(([^)]*)\)$`)
+
+// delegates are the steps that run another process.
+var delegates = map[string]bool{"macvlan": true, "ipvlan": true}
+
+// callWork is one call's in-process work: the steps of ours, by name.
+type callWork struct {
+	plugin, cmd string
+	names       []string           // steps in the order they ran
+	steps       map[string]float64 // ms
+	ours        float64            // ms: total minus delegate steps
+}
+
+// readWork parses a form's log file.
+func readWork(path string) ([]callWork, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []callWork
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		m := timedLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		total, _ := strconv.ParseFloat(m[3], 64)
+		cw := callWork{plugin: m[1], cmd: m[2], steps: map[string]float64{}, ours: total}
+		for _, s := range strings.Split(m[4], ", ") {
+			i := strings.LastIndex(s, " ")
+			j := strings.LastIndex(s[:max(i, 0)], " ")
+			if i < 0 || j < 0 {
+				continue
+			}
+			v, err := strconv.ParseFloat(s[j+1:i], 64)
+			if err != nil {
+				continue
+			}
+			name := strings.TrimPrefix(s[:j], "nat ")
+			if strings.HasPrefix(s, "nat ") {
+				name = "nat"
+			}
+			if _, ok := cw.steps[name]; !ok {
+				cw.names = append(cw.names, name)
+			}
+			cw.steps[name] += v
+			if delegates[name] {
+				cw.ours -= v
+			}
+		}
+		out = append(out, cw)
+	}
+	return out, sc.Err()
+}
+
+// processStart times egress-router answering VERSION: exec, the Go
+// runtime's start and package init, a few microseconds of work.
+func processStart(bin string) (time.Duration, error) {
+	cmd := exec.CommandContext(context.Background(), filepath.Join(bin, "egress-router"))
+	cmd.Env = append(os.Environ(), "CNI_COMMAND=VERSION")
+	cmd.Stdin = strings.NewReader(`{"cniVersion": "1.1.0"}`)
+	t0 := time.Now()
+	err := cmd.Run()
+	return time.Since(t0), err
+}
+
+// printWork prints, per form and command, the median in-process work of
+// each plugin of ours and its steps (the first call of each, the warm-up,
+// left out), beside the process start.
+func printWork(w io.Writer, fs []form, logDir string, start []time.Duration) error {
+	fmt.Fprintf(w, "\nin-process work per call, median (Go code only: process start and the interface plugin left out);\n"+
+		"egress-router's process start (exec to exit, answering VERSION): median %s\n", ms(median(start)))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "form\tdestinations\tcommand\tplugin\tours\tsteps\t")
+	for _, f := range fs {
+		if f.log == "" {
+			continue
+		}
+		calls, err := readWork(filepath.Join(logDir, f.log))
+		if err != nil {
+			return err
+		}
+		for _, cmd := range []string{"ADD", "DEL"} {
+			for _, plugin := range []string{"egress-router", "egress-route", "egress-nat"} {
+				var ours []time.Duration
+				steps := map[string][]time.Duration{}
+				var order []string
+				seen := 0
+				for _, c := range calls {
+					if c.cmd != cmd || c.plugin != plugin {
+						continue
+					}
+					if seen++; seen == 1 {
+						continue // the warm-up
+					}
+					ours = append(ours, msDur(c.ours))
+					for _, name := range c.names {
+						if _, ok := steps[name]; !ok {
+							order = append(order, name)
+						}
+						steps[name] = append(steps[name], msDur(c.steps[name]))
+					}
+				}
+				if len(ours) == 0 {
+					continue
+				}
+				var parts []string
+				for _, name := range order {
+					parts = append(parts, fmt.Sprintf("%s %s", name, ms(median(steps[name]))))
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", f.name, f.dests, cmd, plugin, ms(median(ours)), strings.Join(parts, ", "))
+			}
+		}
+	}
+	return tw.Flush()
+}
+
+func msDur(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
