@@ -110,7 +110,12 @@ func nftPortMap(rs Ruleset, t *nftables.Table) (*nftables.Set, []nftables.SetEle
 	if rs.Family == netx.V6 {
 		addrType = nftables.TypeIP6Addr
 	}
-	set := &nftables.Set{Table: t, Name: nftPorts, IsMap: true, Concatenation: true,
+	// Size tells the kernel how many elements come: it picks a hash of
+	// that size at once instead of a resizable one, which grows in the
+	// background after the transaction, and whose dumps during a resize
+	// return some elements twice and others not at all (a CHECK right
+	// after a 1000-rule ADD failed that way).
+	set := &nftables.Set{Table: t, Name: nftPorts, IsMap: true, Concatenation: true, Size: uint32(len(rs.Rules)),
 		KeyType:  nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService),
 		DataType: nftables.MustConcatSetType(addrType, nftables.TypeInetService)}
 	var elems []nftables.SetElement

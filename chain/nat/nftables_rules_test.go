@@ -52,6 +52,11 @@ table ip6 egress-net1
 	if m == nil || len(elems) != 1 || len(elems[0].Key) != 8 || len(elems[0].Val) != 20 {
 		t.Errorf("IPv6 port map %+v %+v", m, elems)
 	}
+	// The map is sized for its elements: a fixed hash, never resized
+	// under a CHECK's dump.
+	if m != nil && m.Size != uint32(len(elems)) {
+		t.Errorf("port map size %d, want %d", m.Size, len(elems))
+	}
 	if b, err := marshalExprs(2, dnat[0].exprs); err != nil || len(b) == 0 {
 		t.Errorf("marshal: %v", err)
 	}
