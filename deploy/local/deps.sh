@@ -10,6 +10,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server) # the ipConfig tests' API server
 command -v containerd >/dev/null 2>&1 || need+=(containerd) # the single-node cluster test (brings runc and ctr)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v iperf3 >/dev/null 2>&1 || need+=(iperf3) # make bench: the data plane's throughput
 norec=() # installed without recommends (podman's pull in a desktop's worth)
 command -v podman >/dev/null 2>&1 || norec+=(podman) # the Podman runtime test (CNI backend)
 command -v go >/dev/null 2>&1 || { echo "deps: go is not installed (need Go 1.24 or newer in PATH)" >&2; exit 1; }

@@ -49,6 +49,7 @@ type options struct {
 	backend    string
 	profile    string
 	rulesOnly  bool
+	dataPlane  bool
 }
 
 func run(argv []string, w io.Writer) error {
@@ -61,6 +62,7 @@ func run(argv []string, w io.Writer) error {
 	inNode := fs.String("in-node", "", "internal: the node namespace this process was started in")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the in-process rule work to this file")
 	fs.BoolVar(&o.rulesOnly, "rules-only", false, "measure only the in-process rule work")
+	fs.BoolVar(&o.dataPlane, "dataplane", true, "measure throughput, new connections and latency through a router (needs iperf3)")
 	if err := fs.Parse(argv); err != nil {
 		return err
 	}
@@ -289,6 +291,11 @@ func bench(o options, prefix string, w io.Writer) error {
 
 	if err := ruleWork(o, prefix, w); err != nil {
 		return err
+	}
+	if o.dataPlane {
+		if err := dataPlane(o, prefix, cni, w); err != nil {
+			return err
+		}
 	}
 	if o.concurrent > 0 {
 		return concurrency(o, prefix, cni, median(adds[0]), median(adds[2]), w)

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/egress-router/egress-router/chain/nsutil"
+	"github.com/egress-router/egress-router/chain/testnet"
+)
+
+// The data plane: what a client feels through the router every day,
+// against the same client reaching the same server directly (client →
+// node → gateway → server, one namespace hop fewer). The router is the
+// single plugin with 1 or with 1000 per-port rules, the measured ports
+// among them, under each NAT backend.
+const (
+	iperfPort = 5201
+	echoPort  = 7001
+)
+
+// dpRules are a router's destinations: the measured ports first, then
+// filler rules to n in all.
+func dpRules(n int) []string {
+	out := []string{fmt.Sprintf("%d tcp %s", iperfPort, testnet.FarServerIP), fmt.Sprintf("%d tcp %s", echoPort, testnet.FarServerIP)}
+	for i := len(out); i < n; i++ {
+		out = append(out, fmt.Sprintf("%d tcp 203.0.113.%d 80", 20000+i, 1+i%250))
+	}
+	return out
+}
+
+// dpResult is one path's figures.
+type dpResult struct {
+	gbits       float64
+	connsPerSec float64
+	p50, p99    time.Duration
+}
+
+// dataPlane measures direct and router paths and prints one table.
+func dataPlane(o options, prefix string, cni *libcni.CNIConfig, w io.Writer) error {
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		fmt.Fprintln(w, "\ndata plane: skipped, iperf3 is not installed (make bench's deps install it)")
+		return nil
+	}
+	client, far := prefix+"client", prefix+"far"
+	// The gateway side needs the way back to the client's subnet for the
+	// direct path (the router's path comes back to its reserved address).
+	if err := nsutil.IP(prefix+"ext", "route add 10.130.0.0/23 via "+testnet.NodeMasterIP); err != nil {
+		return err
+	}
+	stop, err := echoServer(far, net.JoinHostPort(testnet.FarServerIP, fmt.Sprint(echoPort)))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	direct := testnet.FarServerIP
+	routerIP := testnet.RouterPodIP
+	type row struct {
+		path string
+		res  dpResult
+	}
+	var rows []row
+	measure := func(path, target string) error {
+		r, err := measurePath(client, far, target)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		rows = append(rows, row{path, r})
+		return nil
+	}
+	if err := measure("direct (no router)", direct); err != nil {
+		return err
+	}
+	rt := &libcni.RuntimeConf{ContainerID: "bench-dataplane", NetNS: nsutil.Path(prefix + "router"), IfName: "net1"}
+	ctx := context.Background()
+	for _, backend := range []string{"nftables", "iptables"} {
+		for _, n := range []int{1, 1000} {
+			conf := singleConf("192.168.12.99/24", 0)
+			conf["ip"].(map[string]any)["destinations"] = dpRules(n)
+			conf["backend"] = backend
+			list := mustList(map[string]any{"cniVersion": "1.1.0", "name": "dataplane", "plugins": []any{conf}})
+			if _, err := cni.AddNetworkList(ctx, list, rt); err != nil {
+				return fmt.Errorf("data plane router (%s, %d rules) ADD: %w", backend, n, err)
+			}
+			err := measure(fmt.Sprintf("router, %s, %d rules", backend, n), routerIP)
+			if derr := cni.DelNetworkList(ctx, list, rt); derr != nil && err == nil {
+				err = derr
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(w, "\ndata plane: client %s to server %s, direct and through the router (%s)\n", testnet.ClientPodIP, testnet.FarServerIP, routerIP)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "path\tTCP throughput\tvs direct\tnew conns/s\tvs direct\tRR p50\tRR p99\t")
+	base := rows[0].res
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%.2f Gbit/s\t%.2fx\t%.0f\t%.2fx\t%s\t%s\t\n", r.path, r.res.gbits, r.res.gbits/base.gbits,
+			r.res.connsPerSec, r.res.connsPerSec/base.connsPerSec, us(r.res.p50), us(r.res.p99))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(throughput: iperf3, one TCP stream for 5 s; new conns/s: connect and close, one at a time, for 2 s;"+
+		" RR: 2000 one-byte round trips on one connection)")
+	return nil
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1000) }
+
+// measurePath runs the three measurements from the client namespace
+// against target (the server itself, or the router that redirects to it).
+func measurePath(client, far, target string) (dpResult, error) {
+	var r dpResult
+	gbits, err := iperf(client, far, target)
+	if err != nil {
+		return r, err
+	}
+	r.gbits = gbits
+	err = inNS(client, func() error {
+		addr := net.JoinHostPort(target, fmt.Sprint(echoPort))
+		// New connections: each one is a conntrack entry and a NAT lookup.
+		// Closed with a reset, so that no TIME_WAIT socket holds on to the
+		// client's ports: tens of thousands of connections per run would
+		// otherwise exhaust them and measure the port search instead.
+		n, t0 := 0, time.Now()
+		for time.Since(t0) < 2*time.Second {
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				return fmt.Errorf("connect %s: %w", addr, err)
+			}
+			_ = c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+			n++
+		}
+		r.connsPerSec = float64(n) / time.Since(t0).Seconds()
+		// Request-response on an established connection.
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		lat := make([]time.Duration, 0, 2000)
+		buf := []byte{1}
+		for i := 0; i < 2000; i++ {
+			t := time.Now()
+			if _, err := c.Write(buf); err != nil {
+				return err
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return err
+			}
+			lat = append(lat, time.Since(t))
+		}
+		r.p50, r.p99 = p(lat, 50), p(lat, 99)
+		return nil
+	})
+	return r, err
+}
+
+// iperf runs a one-off iperf3 server in far and a 5-second client in
+// client against target, and returns what the server received.
+func iperf(client, far, target string) (float64, error) {
+	srv := exec.Command("ip", "netns", "exec", far, "iperf3", "-s", "-1", "-B", testnet.FarServerIP, "-p", fmt.Sprint(iperfPort))
+	if err := srv.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	type report struct {
+		Error string `json:"error"`
+		End   struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	var out []byte
+	var err error
+	for try := 0; try < 50; try++ { // until the server listens
+		var rep report
+		out, err = exec.Command("ip", "netns", "exec", client, "iperf3", "-c", target, "-p", fmt.Sprint(iperfPort), "-t", "5", "-J").Output()
+		if err == nil {
+			if err = json.Unmarshal(out, &rep); err == nil && rep.Error != "" {
+				err = fmt.Errorf("%s", rep.Error)
+			}
+		}
+		if err == nil && rep.End.SumReceived.BitsPerSecond > 0 {
+			return rep.End.SumReceived.BitsPerSecond / 1e9, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("iperf3 to %s: %v: %.200s", target, err, out)
+}
+
+// echoServer answers every byte with itself, in namespace name.
+func echoServer(name, addr string) (stop func(), err error) {
+	var l net.Listener
+	if err := inNS(name, func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	return func() { l.Close(); wg.Wait() }, nil
+}
+
+// inNS runs f on a thread in namespace name.
+func inNS(name string, f func() error) error {
+	n, err := ns.GetNS(nsutil.Path(name))
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return n.Do(func(ns.NetNS) error { return f() })
+}
