@@ -275,6 +275,9 @@ func GC(p Plugin, stdin []byte, env Env) (*plan.Delegate, json.RawMessage, error
 // the full config when it is valid, else the type and IPAM only, which
 // is all macvlan and ipvlan need to delete.
 func (n *RouterConf) lenientDelegate(env Env) plan.Delegate {
+	// The interface plugin's config never depends on the destinations,
+	// and parsing a thousand of them would be most of DEL's own time.
+	n.dropDestinations()
 	if c, err := n.validate(Env{IfName: env.IfName, PodName: env.PodName}); err == nil {
 		return deletable(c.DelegateConf())
 	}
@@ -287,6 +290,24 @@ func (n *RouterConf) lenientDelegate(env Env) plan.Delegate {
 		d.Master = strings.TrimSpace(string(m))
 	}
 	return deletable(d)
+}
+
+// dropDestinations forgets what to redirect, in ip and in every podIP
+// entry, keeping the addresses and gateways.
+func (n *RouterConf) dropDestinations() {
+	for _, ip := range append([]*IP{n.IP}, mapValues(n.PodIP)...) {
+		if ip != nil {
+			ip.Destinations, ip.FallbackIP = nil, ""
+		}
+	}
+}
+
+func mapValues(m map[string]*IP) []*IP {
+	out := make([]*IP, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }
 
 // deletable makes a guessed interface plugin config one the plugin's DEL

@@ -440,3 +440,28 @@ func mustPolicy(s string) *policy.Policy {
 	}
 	return p
 }
+
+// DEL's interface plugin config is ADD's, destinations or not: it never
+// depended on them, so DEL does not parse them.
+func TestTeardownDelegateIsADDs(t *testing.T) {
+	for _, conf := range []string{
+		withIP(destIP(`["80 tcp 203.0.113.5 8080", "192.168.12.91"]`), `"interfaceArgs": {"master": "ens3", "mode": "private", "mtu": 1400}`),
+		operatorNAD,
+		`{"cniVersion": "1.0.0", "name": "pods", "type": "egress-router", "interfaceArgs": {"master": "ens3"},
+		  "podIP": {"r-0": {"addresses": ["192.168.12.98/24"], "gateway": "192.168.12.1", "destinations": ["10.0.0.9"]}}}`,
+	} {
+		env := Env{IfName: "net1", PodName: "r-0"}
+		n := &RouterConf{}
+		if err := decode([]byte(conf), n); err != nil {
+			t.Fatal(err)
+		}
+		c, err := n.validate(env)
+		if err != nil {
+			t.Fatalf("%s: %v", conf, err)
+		}
+		td, _ := Teardown(EgressRouter, []byte(conf), env)
+		if got, want := fmt.Sprintf("%+v", *td.Interface), fmt.Sprintf("%+v", deletable(c.DelegateConf())); got != want {
+			t.Errorf("DEL's delegate\n%s\nADD's\n%s", got, want)
+		}
+	}
+}

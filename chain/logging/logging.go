@@ -107,6 +107,11 @@ func (l *Logger) Close() {
 	}
 }
 
+// Debugging reports whether debug messages are written: what only a
+// debug line needs (the rules of a 1000-rule ADD as text) is then built
+// only when someone reads it.
+func (l *Logger) Debugging() bool { return l != nil && l.level >= Debug }
+
 func (l *Logger) logf(lv Level, tag, format string, args ...any) {
 	if l == nil || lv > l.level {
 		return

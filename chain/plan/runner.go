@@ -140,6 +140,9 @@ func (r Runner) Add(ctx context.Context, p Plan) (out Outcome, err error) {
 		}
 		undo = append(undo, func() error { return k.RemoveNAT(p.Pod.Netns, p.Pod.IfName) })
 		for _, rs := range p.NAT.Sets {
+			if !log.Debugging() {
+				break
+			}
 			log.Debugf("ADD %s %s: IPv%d rules (%s):\n%s", p.Pod.ContainerID, p.Pod.IfName, rs.Family, used, strings.Join(nat.Describe(used, rs), "\n"))
 		}
 	}

@@ -61,7 +61,9 @@ func (c commands) add(args *skel.CmdArgs) error {
 	var out plan.Outcome
 	p, err := a.Plan()
 	if err == nil {
-		log.Debugf("ADD %s %s: %s", args.ContainerID, args.IfName, p.Details())
+		if log.Debugging() {
+			log.Debugf("ADD %s %s: %s", args.ContainerID, args.IfName, p.Details())
+		}
 		for _, n := range p.Notes {
 			log.Debugf("ADD %s %s: %s", args.ContainerID, args.IfName, n)
 		}
