@@ -92,6 +92,7 @@ func checkAttached(t *testing.T, topo *testnet.Topology) {
 		"table ip egress-net1",
 		"map ports",
 		"type inet_proto . inet_service : ipv4_addr . inet_service",
+		"size 2", // sized for its elements: a fixed hash
 		"elements = { tcp . 80 : 203.0.113.5 . 8080, udp . 5353 : 203.0.113.5 . 5353 }",
 		"chain prerouting",
 		"type nat hook prerouting priority dstnat; policy accept;",
@@ -115,6 +116,7 @@ func checkAttached(t *testing.T, topo *testnet.Topology) {
 		"table ip6 egress-net1",
 		"map ports",
 		"type inet_proto . inet_service : ipv6_addr . inet_service",
+		"size 1",
 		"elements = { tcp . 80 : fd00:203::5 . 8080 }",
 		"chain prerouting",
 		"type nat hook prerouting priority dstnat; policy accept;",
