@@ -59,14 +59,20 @@ func guardMaster(pol *policy.Policy, field, master string) error {
 	return nil
 }
 
-// guardNode checks, in the netns we run in (the node's), that no
-// reserved address is an address of the node: announcing it would take
-// the node's own traffic (or its gateway's, checked with the config).
-func guardNode(field string, addrs []*net.IPNet) error {
+// nodeAddrs lists every address of the netns we run in (the node's),
+// once for all the checks that need them.
+func nodeAddrs() ([]netlink.Addr, error) {
 	have, err := netlinksafe.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
-		return cnierr.IO("failed to list the node's addresses: %v", err)
+		return nil, cnierr.IO("failed to list the node's addresses: %v", err)
 	}
+	return have, nil
+}
+
+// guardNode checks that no reserved address is an address of the node
+// (have): announcing it would take the node's own traffic (or its
+// gateway's, checked with the config).
+func guardNode(field string, addrs []*net.IPNet, have []netlink.Addr) error {
 	for _, a := range addrs {
 		for _, h := range have {
 			if h.IPNet != nil && h.IP.Equal(a.IP) {
@@ -173,19 +179,12 @@ func withoutConnected(nets, subnets []*net.IPNet) (keep []*net.IPNet, notes []st
 	return keep, notes
 }
 
-// linkSubnets are the subnets of a host link's global addresses.
-func linkSubnets(name string) []*net.IPNet {
-	l, err := netlinksafe.LinkByName(name)
-	if err != nil {
-		return nil
-	}
-	addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil
-	}
+// linkSubnets are the subnets of link index's global addresses, among
+// addrs.
+func linkSubnets(addrs []netlink.Addr, index int) []*net.IPNet {
 	var out []*net.IPNet
 	for _, a := range addrs {
-		if a.IPNet != nil && !a.IP.IsLinkLocalUnicast() {
+		if a.LinkIndex == index && a.IPNet != nil && !a.IP.IsLinkLocalUnicast() {
 			out = append(out, &net.IPNet{IP: a.IP.Mask(a.Mask), Mask: a.Mask})
 		}
 	}

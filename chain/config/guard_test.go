@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/vishvananda/netlink"
 )
 
 func TestWithoutConnected(t *testing.T) {
@@ -36,5 +38,37 @@ func TestWithoutConnected(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(c.keep, " ") || len(notes) != c.notes {
 			t.Errorf("%v: kept %v with %d notes %q, want %v with %d", c.in, got, len(notes), notes, c.keep, c.notes)
 		}
+	}
+}
+
+// One dump of the node's addresses serves the master's addresses and
+// subnets: only the master's, without link-local ones.
+func TestAddressesOfOneLink(t *testing.T) {
+	addr := func(idx int, cidr string) netlink.Addr {
+		ip, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.IP = ip
+		return netlink.Addr{IPNet: n, LinkIndex: idx}
+	}
+	have := []netlink.Addr{addr(1, "127.0.0.1/8"), addr(2, "192.168.12.2/24"), addr(2, "fe80::1/64"),
+		addr(2, "fd00:12::2/64"), addr(3, "10.0.0.2/16")}
+	var ips []string
+	for _, ip := range globalIPs(have, 2) {
+		ips = append(ips, ip.String())
+	}
+	if got := strings.Join(ips, " "); got != "192.168.12.2 fd00:12::2" {
+		t.Errorf("master IPs %q", got)
+	}
+	var subnets []string
+	for _, n := range linkSubnets(have, 2) {
+		subnets = append(subnets, n.String())
+	}
+	if got := strings.Join(subnets, " "); got != "192.168.12.0/24 fd00:12::/64" {
+		t.Errorf("master subnets %q", got)
+	}
+	if err := guardNode("ip.addresses", []*net.IPNet{addr(0, "10.0.0.2/16").IPNet}, have); err == nil {
+		t.Error("a node address passed guardNode")
 	}
 }

@@ -24,6 +24,13 @@ type masterLink struct {
 // link whose subnet contains an egress address, else the host's
 // default-route link. parentIndex is 0 when unknown.
 func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) {
+	// A known parent is one lookup; listing every link costs a node with
+	// hundreds of pods' veths far more.
+	if parentIndex > 0 {
+		if l, err := netlink.LinkByIndex(parentIndex); err == nil {
+			return masterOf(l, "parent of the egress link")
+		}
+	}
 	links, err := netlinksafe.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("failed to list host links: %w", err)
@@ -31,9 +38,6 @@ func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) 
 	byIndex := map[int]netlink.Link{}
 	for _, l := range links {
 		byIndex[l.Attrs().Index] = l
-	}
-	if l, ok := byIndex[parentIndex]; ok && parentIndex > 0 {
-		return masterOf(l, "parent of the egress link")
 	}
 	var matches []netlink.Link
 	for _, l := range links {
@@ -87,12 +91,18 @@ func masterOf(l netlink.Link, how string) (*masterLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to list addresses of host link %q: %v", l.Attrs().Name, err)
 	}
-	m := &masterLink{Link: l.Attrs().Name, How: how}
+	return &masterLink{Link: l.Attrs().Name, How: how, IPs: globalIPs(addrs, l.Attrs().Index)}, nil
+}
+
+// globalIPs are the addresses of link index among addrs, without
+// link-local and loopback ones.
+func globalIPs(addrs []netlink.Addr, index int) []net.IP {
+	var out []net.IP
 	for _, a := range addrs {
-		if a.IP.IsLinkLocalUnicast() || a.IP.IsLoopback() {
+		if a.LinkIndex != index || a.IP.IsLinkLocalUnicast() || a.IP.IsLoopback() {
 			continue
 		}
-		m.IPs = append(m.IPs, a.IP)
+		out = append(out, a.IP)
 	}
-	return m, nil
+	return out
 }

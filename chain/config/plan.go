@@ -60,7 +60,11 @@ func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 		}
 		master = m.IPs
 	}
-	if err := guardNode(field, r.egress.Addrs); err != nil {
+	have, err := nodeAddrs()
+	if err != nil {
+		return plan.Plan{}, err
+	}
+	if err := guardNode(field, r.egress.Addrs, have); err != nil {
 		return plan.Plan{}, err
 	}
 	facts, err := guardPod(env.Netns, r.settings.clusterInterface, env.IfName, field, r.egress.Addrs)

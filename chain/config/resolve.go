@@ -41,15 +41,19 @@ func (c *Router) Resolve() error {
 			return err
 		}
 	}
-	if err := guardNode(c.Field+".addresses", c.Addrs); err != nil {
+	// One dump of the node's addresses serves every check below.
+	have, err := nodeAddrs()
+	if err != nil {
 		return err
 	}
-	if err := c.barePrefixes(c.policy, c.bare, linkSubnets(c.Interface.Master)); err != nil {
+	if err := guardNode(c.Field+".addresses", c.Addrs, have); err != nil {
 		return err
 	}
-	if m, err := findMaster(master.Attrs().Index, nil); err == nil {
-		c.MasterAddrs = m.IPs
+	idx := master.Attrs().Index
+	if err := c.barePrefixes(c.policy, c.bare, linkSubnets(have, idx)); err != nil {
+		return err
 	}
+	c.MasterAddrs = globalIPs(have, idx)
 	for _, a := range c.Addrs {
 		fam := netx.FamilyOf(a.IP)
 		if c.gateway(fam) != nil {
