@@ -113,22 +113,42 @@ func Remove(podNS ns.NetNS, egress string) error {
 				used = append(used, f)
 			}
 		}
-		var err error
-		if ipt, err = (iptablesBackend{}).remove(p, egress, used); err != nil {
-			return err
-		}
 		var errs []error
-		for _, f := range netx.Families {
-			if nft[f].others || ipt[f].others || !(nft[f].marker || ipt[f].marker) {
-				continue
-			}
+		// The last egress attachment of a family whose forwarding one of
+		// them switched on: forwarding goes off, then the marker.
+		tried := map[netx.Family]bool{}
+		off := func(f netx.Family) bool {
+			tried[f] = true
 			if err := disableForwarding(f); err != nil {
 				errs = append(errs, fmt.Errorf("failed to turn %s forwarding back off: %w", f, err))
-				continue
+				return false
 			}
 			release = append(release, f)
+			return true
 		}
-		if err := (iptablesBackend{}).release(p, heldBy(ipt, release)); err != nil {
+		var err error
+		var dropped []netx.Family
+		ipt, dropped, err = (iptablesBackend{}).removeReleasing(p, egress, used, func(f netx.Family, h holding) bool {
+			return !nft[f].others && !h.others && off(f)
+		})
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		for _, f := range netx.Families {
+			if tried[f] || nft[f].others || ipt[f].others || !(nft[f].marker || ipt[f].marker) {
+				continue
+			}
+			off(f)
+		}
+		// Markers iptables still holds (switched off above, after the
+		// restore): dropped on their own.
+		var left []netx.Family
+		for _, f := range heldBy(ipt, release) {
+			if !contains(dropped, f) {
+				left = append(left, f)
+			}
+		}
+		if err := (iptablesBackend{}).release(p, left); err != nil {
 			errs = append(errs, err)
 		}
 		return errors.Join(errs...)

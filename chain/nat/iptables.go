@@ -109,8 +109,22 @@ func (iptablesBackend) check(p pod, sets []Ruleset) error {
 	return nil
 }
 
-func (iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[netx.Family]holding, error) {
+func (b iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[netx.Family]holding, error) {
+	held, _, err := b.removeReleasing(p, egress, fams, nil)
+	return held, err
+}
+
+// removeReleasing removes the egress interface's chains like remove and,
+// for each family where release (called after iptables-save, with what
+// it found) says so, drops the forwarding marker in the same
+// iptables-restore: one process fewer per DEL. release switches
+// forwarding off itself, before that restore: a kill in between leaves
+// the marker with forwarding off, which the next DEL finishes, never
+// forwarding on without a marker. It returns the families whose marker
+// went.
+func (iptablesBackend) removeReleasing(p pod, egress string, fams []netx.Family, release func(netx.Family, holding) bool) (map[netx.Family]holding, []netx.Family, error) {
 	held := map[netx.Family]holding{}
+	var released []netx.Family
 	for _, f := range fams {
 		have, err := ipSave(f)
 		if err != nil {
@@ -118,18 +132,25 @@ func (iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[net
 			if errors.Is(err, exec.ErrNotFound) {
 				continue
 			}
-			return held, fmt.Errorf("%s iptables cannot be read: %w", f, err)
+			return held, released, fmt.Errorf("%s iptables cannot be read: %w", f, err)
 		}
 		pl, h := removeLines(have, egress)
 		held[f] = h
+		dropMarker := release != nil && h.marker && release(f, h)
+		if dropMarker {
+			pl[tableNAT] = append(pl[tableNAT], "-X "+iptMarker)
+		}
 		if len(pl) == 0 {
 			continue
 		}
 		if err := ipRestore(f, pl); err != nil {
-			return held, fmt.Errorf("failed to remove the %s nat rules: %w", f, err)
+			return held, released, fmt.Errorf("failed to remove the %s nat rules: %w", f, err)
+		}
+		if dropMarker {
+			released = append(released, f)
 		}
 	}
-	return held, nil
+	return held, released, nil
 }
 
 func (iptablesBackend) release(p pod, fams []netx.Family) error {
