@@ -138,6 +138,16 @@ func (r *runner) run(c *call) *outcome {
 		delete(env, k)
 	}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	// What a node's admin gives our plugins through the runtime's
+	// environment (the policy file, the NAT backend) passes on, so the
+	// suite grades them as configured: otherwise a run meant for the
+	// iptables backend grades nftables, and locks go to the host's
+	// default folder instead of the test policy's.
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "EGRESS_ROUTER_POLICY=") || strings.HasPrefix(kv, "EGRESS_NAT_BACKEND=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -20,6 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 "$BIN/topo" down "$P" 2>/dev/null || true
+# A node policy of the demo's own, so its logs and lock files go into
+# $WORK and leave with it (a node's admin ships the real one).
+printf '{"logDir": "%s/log", "lockDir": "%s/lock"}\n' "$WORK" "$WORK" > "$WORK/policy.json"
+export EGRESS_ROUTER_POLICY="$WORK/policy.json"
 
 say "Test network: node, router pod, client pod, external gateway and a server beyond it"
 "$BIN/topo" up "$P"
