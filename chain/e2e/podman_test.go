@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/egress-router/egress-router/chain/nstest"
+	"github.com/egress-router/egress-router/chain/policy"
 	"github.com/egress-router/egress-router/chain/testnet"
 )
 
@@ -49,7 +50,9 @@ func newPodman(t *testing.T, topo *testnet.Topology) *podman {
 	write("rootfs/pause", string(pause), 0o755)
 	// The CNI backend, only our bin/ as plugins, and nothing of Podman's
 	// outside the test folder. No default ulimits: Podman's exceed what
-	// this machine allows runc.
+	// this machine allows runc. The test policy goes in the engine's
+	// environment too: the cleanup process conmon starts when a container
+	// stops runs the DEL, without the test's environment.
 	write("containers.conf", fmt.Sprintf(`[containers]
 default_ulimits = []
 [network]
@@ -58,11 +61,12 @@ cni_plugin_dirs = [%q]
 network_config_dir = %q
 default_network = "cluster"
 [engine]
+env = [%q]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 tmp_dir = %q
-`, bin, filepath.Join(p.dir, "net.d"), filepath.Join(p.dir, "tmp")), 0o644)
+`, bin, filepath.Join(p.dir, "net.d"), policy.PathEnv+"="+os.Getenv(policy.PathEnv), filepath.Join(p.dir, "tmp")), 0o644)
 	// The cluster network: ptp, as Podman's bridge would give eth0 an
 	// address in podmanSubnet with the node as its gateway.
 	write("net.d/cluster.conflist", fmt.Sprintf(`{"cniVersion": "1.0.0", "name": "cluster", "plugins": [{"type": "ptp",

@@ -29,8 +29,21 @@ func Main(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv(policy.PathEnv, filepath.Join(dir, "policy.json"))
+	// The host's own folders must not appear: a plugin that ran without
+	// the test policy (a runtime that drops the environment) wrote there.
+	hostDirs := map[string]bool{}
+	for _, d := range []string{policy.DefaultLogDir, policy.DefaultLockDir} {
+		_, err := os.Stat(d)
+		hostDirs[d] = err == nil
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	for d, existed := range hostDirs {
+		if _, err := os.Stat(d); err == nil && !existed {
+			fmt.Fprintf(os.Stderr, "FAIL: a plugin ran without the test policy: it made the host's %s\n", d)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
