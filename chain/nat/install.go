@@ -115,10 +115,8 @@ func Remove(podNS ns.NetNS, egress string) error {
 		}
 		var errs []error
 		// The last egress attachment of a family whose forwarding one of
-		// them switched on: forwarding goes off, then the marker.
-		tried := map[netx.Family]bool{}
+		// them switched on: forwarding goes off before its marker does.
 		off := func(f netx.Family) bool {
-			tried[f] = true
 			if err := disableForwarding(f); err != nil {
 				errs = append(errs, fmt.Errorf("failed to turn %s forwarding back off: %w", f, err))
 				return false
@@ -126,30 +124,20 @@ func Remove(podNS ns.NetNS, egress string) error {
 			release = append(release, f)
 			return true
 		}
+		// An iptables marker goes in the restore that removes the chains.
 		var err error
-		var dropped []netx.Family
-		ipt, dropped, err = (iptablesBackend{}).removeReleasing(p, egress, used, func(f netx.Family, h holding) bool {
+		ipt, err = (iptablesBackend{}).removeReleasing(p, egress, used, func(f netx.Family, h holding) bool {
 			return !nft[f].others && !h.others && off(f)
 		})
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
+		// A marker only nftables holds: forwarding off here, its table
+		// after.
 		for _, f := range netx.Families {
-			if tried[f] || nft[f].others || ipt[f].others || !(nft[f].marker || ipt[f].marker) {
-				continue
+			if !ipt[f].marker && nft[f].marker && !nft[f].others && !ipt[f].others {
+				off(f)
 			}
-			off(f)
-		}
-		// Markers iptables still holds (switched off above, after the
-		// restore): dropped on their own.
-		var left []netx.Family
-		for _, f := range heldBy(ipt, release) {
-			if !contains(dropped, f) {
-				left = append(left, f)
-			}
-		}
-		if err := (iptablesBackend{}).release(p, left); err != nil {
-			errs = append(errs, err)
 		}
 		return errors.Join(errs...)
 	})

@@ -110,8 +110,7 @@ func (iptablesBackend) check(p pod, sets []Ruleset) error {
 }
 
 func (b iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[netx.Family]holding, error) {
-	held, _, err := b.removeReleasing(p, egress, fams, nil)
-	return held, err
+	return b.removeReleasing(p, egress, fams, nil)
 }
 
 // removeReleasing removes the egress interface's chains like remove and,
@@ -120,11 +119,9 @@ func (b iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[n
 // iptables-restore: one process fewer per DEL. release switches
 // forwarding off itself, before that restore: a kill in between leaves
 // the marker with forwarding off, which the next DEL finishes, never
-// forwarding on without a marker. It returns the families whose marker
-// went.
-func (iptablesBackend) removeReleasing(p pod, egress string, fams []netx.Family, release func(netx.Family, holding) bool) (map[netx.Family]holding, []netx.Family, error) {
+// forwarding on without a marker.
+func (iptablesBackend) removeReleasing(p pod, egress string, fams []netx.Family, release func(netx.Family, holding) bool) (map[netx.Family]holding, error) {
 	held := map[netx.Family]holding{}
-	var released []netx.Family
 	for _, f := range fams {
 		have, err := ipSave(f)
 		if err != nil {
@@ -132,25 +129,21 @@ func (iptablesBackend) removeReleasing(p pod, egress string, fams []netx.Family,
 			if errors.Is(err, exec.ErrNotFound) {
 				continue
 			}
-			return held, released, fmt.Errorf("%s iptables cannot be read: %w", f, err)
+			return held, fmt.Errorf("%s iptables cannot be read: %w", f, err)
 		}
 		pl, h := removeLines(have, egress)
 		held[f] = h
-		dropMarker := release != nil && h.marker && release(f, h)
-		if dropMarker {
+		if release != nil && h.marker && release(f, h) {
 			pl[tableNAT] = append(pl[tableNAT], "-X "+iptMarker)
 		}
 		if len(pl) == 0 {
 			continue
 		}
 		if err := ipRestore(f, pl); err != nil {
-			return held, released, fmt.Errorf("failed to remove the %s nat rules: %w", f, err)
-		}
-		if dropMarker {
-			released = append(released, f)
+			return held, fmt.Errorf("failed to remove the %s nat rules: %w", f, err)
 		}
 	}
-	return held, released, nil
+	return held, nil
 }
 
 func (iptablesBackend) release(p pod, fams []netx.Family) error {
