@@ -5,6 +5,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/skel"
 
+	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/plan"
 	"github.com/egress-router/egress-router/chain/policy"
 )
@@ -25,6 +26,24 @@ type Env struct {
 	IPConfigData map[string]string
 	// Policy is the node's policy; nil is the default policy.
 	Policy *policy.Policy
+	// Pods shares the command's opened pod namespaces with the runner;
+	// nil opens the pod for each look and closes it again.
+	Pods *netx.Pods
+}
+
+// pod opens the pod's netns, shared through Pods when the command keeps
+// them; done closes what was opened only for this look.
+func (e Env) pod() (pod *netx.Pod, done func(), err error) {
+	ps, done := e.Pods, func() {}
+	if ps == nil {
+		ps = &netx.Pods{}
+		done = ps.Close
+	}
+	if pod, err = ps.Open(e.Netns); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return pod, done, nil
 }
 
 // policy is the node's policy, the default one when none was loaded.

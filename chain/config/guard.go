@@ -5,7 +5,6 @@ import (
 	"net"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
-	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -95,42 +94,43 @@ type podFacts struct {
 // attachment already takes a family of the addresses out of the pod: a
 // pod has one default route per family, so one egress attachment per
 // family.
-func guardPod(netns, cluster, ifName, field string, addrs []*net.IPNet) (podFacts, error) {
+func guardPod(env Env, cluster, field string, addrs []*net.IPNet) (podFacts, error) {
 	var facts podFacts
-	pod, err := netx.OpenPod(netns)
+	pod, done, err := env.pod()
 	if err != nil {
 		return facts, err
 	}
-	defer pod.Close()
-	err = pod.Do(func(ns.NetNS) error {
-		l, err := netlinksafe.LinkByName(cluster)
-		if err != nil {
-			return cnierr.Config("clusterInterface %q not found in the pod: %v; the cluster network must be attached before the egress one", cluster, err)
+	defer done()
+	h, err := pod.Netlink()
+	if err != nil {
+		return facts, cnierr.IO("%v", err)
+	}
+	l, err := h.LinkByName(cluster)
+	if err != nil {
+		return facts, cnierr.Config("clusterInterface %q not found in the pod: %v; the cluster network must be attached before the egress one", cluster, err)
+	}
+	have, err := netx.AddrList(h, l, netlink.FAMILY_ALL)
+	if err != nil {
+		return facts, cnierr.IO("failed to list the addresses of %q in the pod: %v", cluster, err)
+	}
+	for _, a := range have {
+		if a.IPNet == nil || a.IP.IsLinkLocalUnicast() {
+			continue
 		}
-		have, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
-		if err != nil {
-			return cnierr.IO("failed to list the addresses of %q in the pod: %v", cluster, err)
-		}
-		for _, h := range have {
-			if h.IPNet == nil || h.IP.IsLinkLocalUnicast() {
-				continue
+		subnet := &net.IPNet{IP: a.IP.Mask(a.Mask), Mask: a.Mask}
+		facts.clusterSubnets = append(facts.clusterSubnets, subnet)
+		for _, mine := range addrs {
+			if subnet.Contains(mine.IP) {
+				return facts, cnierr.Config("%s %q: lies in the subnet %s of the pod's cluster interface %s", field, mine, subnet, cluster)
 			}
-			subnet := &net.IPNet{IP: h.IP.Mask(h.Mask), Mask: h.Mask}
-			facts.clusterSubnets = append(facts.clusterSubnets, subnet)
-			for _, a := range addrs {
-				if subnet.Contains(a.IP) {
-					return cnierr.Config("%s %q: lies in the subnet %s of the pod's cluster interface %s", field, a, subnet, cluster)
-				}
-			}
 		}
-		return guardFamilies(ifName, field, addrs)
-	})
-	return facts, err
+	}
+	return facts, guardFamilies(h, env.IfName, field, addrs)
 }
 
 // guardFamilies refuses an attachment whose family another attachment
-// already takes out of the pod (in the current, pod, netns).
-func guardFamilies(ifName, field string, addrs []*net.IPNet) error {
+// already takes out of the pod (h is the pod's).
+func guardFamilies(h netlinksafe.Handle, ifName, field string, addrs []*net.IPNet) error {
 	for _, fam := range netx.Families {
 		var mine *net.IPNet
 		for _, a := range addrs {
@@ -141,7 +141,7 @@ func guardFamilies(ifName, field string, addrs []*net.IPNet) error {
 		if mine == nil {
 			continue
 		}
-		rs, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		rs, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 		if err != nil {
 			return cnierr.IO("failed to list the pod's %s routes: %v", fam, err)
 		}
@@ -149,7 +149,7 @@ func guardFamilies(ifName, field string, addrs []*net.IPNet) error {
 			if r.Protocol != route.Protocol || !netx.IsDefault(r.Dst) {
 				continue
 			}
-			if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil && l.Attrs().Name != ifName {
+			if l, err := h.LinkByIndex(r.LinkIndex); err == nil && l.Attrs().Name != ifName {
 				return cnierr.Config("%s %q: the pod's %s traffic already leaves through the egress attachment %s; a pod has one egress attachment per family", field, mine, fam, l.Attrs().Name)
 			}
 		}

@@ -147,7 +147,7 @@ func (a *Attachment) Plan() (plan.Plan, error) {
 		if err := a.router.Resolve(); err != nil {
 			return plan.Plan{}, err
 		}
-		facts, err := guardPod(a.env.Netns, a.router.ClusterInterface(), a.env.IfName, a.router.Field+".addresses", a.router.Addrs)
+		facts, err := guardPod(a.env, a.router.ClusterInterface(), a.router.Field+".addresses", a.router.Addrs)
 		if err != nil {
 			return plan.Plan{}, err
 		}

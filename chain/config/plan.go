@@ -4,12 +4,8 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/containernetworking/plugins/pkg/netlinksafe"
-	"github.com/containernetworking/plugins/pkg/ns"
-
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/nat"
-	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/plan"
 )
 
@@ -47,7 +43,7 @@ func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 	var master []net.IP
 	pol, field := env.policy(), egressField(r.egress)
 	if r.settings.needsMaster() || pol.RestrictsMasters() {
-		parent, err := parentIndex(env.Netns, r.egress.IfName)
+		parent, err := parentIndex(env, r.egress.IfName)
 		if err != nil {
 			return plan.Plan{}, err
 		}
@@ -67,7 +63,7 @@ func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 	if err := guardNode(field, r.egress.Addrs, have); err != nil {
 		return plan.Plan{}, err
 	}
-	facts, err := guardPod(env.Netns, r.settings.clusterInterface, env.IfName, field, r.egress.Addrs)
+	facts, err := guardPod(env, r.settings.clusterInterface, field, r.egress.Addrs)
 	if err != nil {
 		return plan.Plan{}, err
 	}
@@ -80,24 +76,24 @@ func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 // parentIndex is the node-side index of the egress link's parent: a
 // parent in another netns (link-netnsid set) is the master on the node;
 // one in the pod itself says nothing about the node.
-func parentIndex(netns, ifName string) (int, error) {
-	pod, err := netx.OpenPod(netns)
+func parentIndex(env Env, ifName string) (int, error) {
+	pod, done, err := env.pod()
 	if err != nil {
 		return 0, err
 	}
-	defer pod.Close()
-	parent := 0
-	err = pod.Do(func(ns.NetNS) error {
-		l, err := netlinksafe.LinkByName(ifName)
-		if err != nil {
-			return cnierr.Config("egress interface %q not found in the pod: %v", ifName, err)
-		}
-		if l.Attrs().NetNsID >= 0 {
-			parent = l.Attrs().ParentIndex
-		}
-		return nil
-	})
-	return parent, err
+	defer done()
+	h, err := pod.Netlink()
+	if err != nil {
+		return 0, cnierr.IO("%v", err)
+	}
+	l, err := h.LinkByName(ifName)
+	if err != nil {
+		return 0, cnierr.Config("egress interface %q not found in the pod: %v", ifName, err)
+	}
+	if l.Attrs().NetNsID >= 0 {
+		return l.Attrs().ParentIndex, nil
+	}
+	return 0, nil
 }
 
 // natAttachment is egress-nat's config for one attachment.

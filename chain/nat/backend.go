@@ -1,6 +1,7 @@
 package nat
 
 import (
+	"github.com/google/nftables"
 	"os"
 	"strings"
 
@@ -57,20 +58,37 @@ func (b Backend) impl() backend {
 }
 
 // pod is the pod's network namespace as the backends use it: nftables
-// opens its netlink socket there by file descriptor, iptables runs its
-// tools on the calling thread switched into it.
-type pod struct{ ns ns.NetNS }
+// talks to it through one netlink socket opened there for the whole
+// call, iptables runs its tools on the calling thread switched into it.
+type pod struct {
+	ns  ns.NetNS
+	nft *nftSocket
+}
 
-func (p pod) fd() int { return int(p.ns.Fd()) }
+// nftSocket is the pod's nftables connection, opened on first use.
+// nftables' own netns option opens a socket on a thread it then throws
+// away, and each operation of a non-lasting connection opens one: three
+// new threads per ADD, which cost more than the rules.
+type nftSocket struct{ c *nftables.Conn }
 
-// in runs f inside the pod's netns on the current (locked) thread.
-func (p pod) in(f func() error) error { return p.ns.Do(func(ns.NetNS) error { return f() }) }
+func newPod(n ns.NetNS) pod { return pod{ns: n, nft: &nftSocket{}} }
+
+// close closes the nftables connection; p is not used after.
+func (p pod) close() {
+	if p.nft.c != nil {
+		_ = p.nft.c.CloseLasting()
+		p.nft.c = nil
+	}
+}
+
+// in runs f inside the pod's netns on the current thread.
+func (p pod) in(f func() error) error { return netx.Inside(p.ns, f) }
 
 // unlocked runs f on a goroutine of its own. Plugins lock their main
 // goroutine to its thread (namespace switches are per thread), and a
 // locked goroutine hands its thread over on every blocking netlink read.
-// The nftables work needs no namespace switch: its socket is opened in
-// the pod's netns by fd.
+// The nftables work needs no namespace switch: its socket already
+// belongs to the pod's netns.
 func unlocked(f func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- f() }()

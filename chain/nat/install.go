@@ -19,7 +19,8 @@ import (
 // still turns forwarding back off. On failure forwarding and rules are
 // as before.
 func Apply(podNS ns.NetNS, sets []Ruleset, b Backend) (used Backend, err error) {
-	p := pod{podNS}
+	p := newPod(podNS)
+	defer p.close()
 	nftOK := b == NFTables
 	if b != IPTables && b != NFTables {
 		nftOK = unlocked(func() error { return nftAvailable(p) }) == nil
@@ -73,7 +74,8 @@ func Check(podNS ns.NetNS, sets []Ruleset, b Backend) error {
 	if len(sets) == 0 {
 		return nil
 	}
-	p := pod{podNS}
+	p := newPod(podNS)
+	defer p.close()
 	if b != IPTables && b != NFTables {
 		b = IPTables
 		if ok, _ := nftInstalled(p, sets[0].Family, sets[0].Egress); ok {
@@ -101,7 +103,8 @@ func Check(podNS ns.NetNS, sets []Ruleset, b Backend) error {
 // enableForwarding). iptables runs only where the pod has a nat table at
 // all (legacy, or the one iptables-nft keeps in nftables).
 func Remove(podNS ns.NetNS, egress string) error {
-	p := pod{podNS}
+	p := newPod(podNS)
+	defer p.close()
 	var nft map[netx.Family]holding
 	nerr := unlocked(func() (err error) { nft, err = nftablesBackend{}.remove(p, egress, netx.Families); return err })
 	var ipt map[netx.Family]holding
@@ -164,7 +167,8 @@ func Available(b Backend) (Backend, error) {
 		return "", err
 	}
 	defer self.Close()
-	p := pod{ns: fdNS{self}}
+	p := newPod(fdNS{self})
+	defer p.close()
 	nftErr := nftAvailable(p)
 	use := choose(b, nftErr == nil)
 	if use == NFTables {

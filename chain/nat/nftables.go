@@ -41,11 +41,21 @@ func bigSendBuffer(c *netlink.Conn) error {
 	return nil
 }
 
+// nftConn returns the pod's nftables connection: one lasting socket,
+// opened from inside the pod's netns on the calling thread.
 func nftConn(p pod) (*nftables.Conn, error) {
-	c, err := nftables.New(nftables.WithNetNSFd(p.fd()), nftables.WithSockOptions(bigSendBuffer))
+	if p.nft.c != nil {
+		return p.nft.c, nil
+	}
+	var c *nftables.Conn
+	err := p.in(func() (err error) {
+		c, err = nftables.New(nftables.AsLasting(), nftables.WithSockOptions(bigSendBuffer))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("nftables is not usable: %w", err)
 	}
+	p.nft.c = c
 	return c, nil
 }
 

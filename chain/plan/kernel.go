@@ -8,7 +8,6 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
-	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 
 	"github.com/egress-router/egress-router/chain/announce"
@@ -44,57 +43,69 @@ type Kernel interface {
 	Announce(netns, ifName string, ips []net.IP) error
 }
 
-// PodKernel is the real Kernel. Each call opens the pod's netns; removals
-// treat a missing one as nothing left to undo.
-type PodKernel struct{}
+// PodKernel is the real Kernel. Removals treat a missing netns as
+// nothing left to undo.
+type PodKernel struct {
+	// Pods shares the command's opened pod namespaces and their netlink
+	// sockets between the steps; nil opens the pod for each call.
+	Pods *netx.Pods
+}
 
 var _ Kernel = PodKernel{}
 
-func inPod(netns string, f func(ns.NetNS) error) error {
-	pod, err := netx.OpenPod(netns)
-	if err != nil {
-		return err
+// inPod runs f with the pod's netns, which must exist; with ifThere a
+// missing one runs nothing and is no error (DEL).
+func (k PodKernel) inPod(netns string, ifThere bool, f func(*netx.Pod) error) error {
+	ps := k.Pods
+	if ps == nil {
+		ps = &netx.Pods{}
+		defer ps.Close()
 	}
-	defer pod.Close()
-	return f(pod)
-}
-
-func inPodIfThere(netns string, f func(ns.NetNS) error) error {
-	pod, err := netx.OpenPodIfThere(netns)
+	open := ps.Open
+	if ifThere {
+		open = ps.OpenIfThere
+	}
+	pod, err := open(netns)
 	if err != nil || pod == nil {
 		return err
 	}
-	defer pod.Close()
 	return f(pod)
 }
 
-func (PodKernel) IfNameFree(netns, ifName string) error {
-	return inPod(netns, func(pod ns.NetNS) error {
-		return pod.Do(func(ns.NetNS) error {
-			if _, err := netlinksafe.LinkByName(ifName); err == nil {
-				return cnierr.Env("CNI_IFNAME %q: the pod already has an interface of that name", ifName)
-			}
-			return nil
-		})
+// netlink runs f with the pod's netlink handle (see inPod).
+func (k PodKernel) netlink(netns string, ifThere bool, f func(netlinksafe.Handle) error) error {
+	return k.inPod(netns, ifThere, func(pod *netx.Pod) error {
+		h, err := pod.Netlink()
+		if err != nil {
+			return err
+		}
+		return f(h)
+	})
+}
+
+func (k PodKernel) IfNameFree(netns, ifName string) error {
+	return k.netlink(netns, false, func(h netlinksafe.Handle) error {
+		if _, err := h.LinkByName(ifName); err == nil {
+			return cnierr.Env("CNI_IFNAME %q: the pod already has an interface of that name", ifName)
+		}
+		return nil
 	})
 }
 
 // RemoveLink uses netlink directly: the plugins' pkg/ip would link
 // knftables and ethtool into the binary for this one call, and every ADD
 // pays for a binary's start.
-func (PodKernel) RemoveLink(netns, ifName string) error {
-	return inPodIfThere(netns, func(pod ns.NetNS) error {
-		return pod.Do(func(ns.NetNS) error {
-			l, err := netlinksafe.LinkByName(ifName)
-			if err != nil {
-				var nf netlink.LinkNotFoundError
-				if errors.As(err, &nf) {
-					return nil
-				}
-				return err
+func (k PodKernel) RemoveLink(netns, ifName string) error {
+	return k.netlink(netns, true, func(h netlinksafe.Handle) error {
+		l, err := h.LinkByName(ifName)
+		if err != nil {
+			var nf netlink.LinkNotFoundError
+			if errors.As(err, &nf) {
+				return nil
 			}
-			return netlink.LinkDel(l)
-		})
+			return err
+		}
+		return h.LinkDel(l)
 	})
 }
 
@@ -106,27 +117,25 @@ var leftover = regexp.MustCompile(`^veth[0-9a-f]{8}$`)
 // RemoveLeftovers deletes macvlan and ipvlan links under a temporary name
 // that carry no address: a plugin killed between creating its link and
 // renaming it leaves one, and no finished attachment looks like that.
-func (PodKernel) RemoveLeftovers(netns string) error {
-	return inPodIfThere(netns, func(pod ns.NetNS) error {
-		return pod.Do(func(ns.NetNS) error {
-			links, err := netlinksafe.LinkList()
-			if err != nil {
-				return fmt.Errorf("failed to list the pod's links: %w", err)
+func (k PodKernel) RemoveLeftovers(netns string) error {
+	return k.netlink(netns, true, func(h netlinksafe.Handle) error {
+		links, err := h.LinkList()
+		if err != nil {
+			return fmt.Errorf("failed to list the pod's links: %w", err)
+		}
+		var errs []error
+		for _, l := range links {
+			if kind := l.Type(); (kind != "macvlan" && kind != "ipvlan") || !leftover.MatchString(l.Attrs().Name) {
+				continue
 			}
-			var errs []error
-			for _, l := range links {
-				if kind := l.Type(); (kind != "macvlan" && kind != "ipvlan") || !leftover.MatchString(l.Attrs().Name) {
-					continue
-				}
-				if addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL); err != nil || hasGlobal(addrs) {
-					continue
-				}
-				if err := netlink.LinkDel(l); err != nil {
-					errs = append(errs, fmt.Errorf("failed to delete the leftover link %s: %w", l.Attrs().Name, err))
-				}
+			if addrs, err := netx.AddrList(h, l, netlink.FAMILY_ALL); err != nil || hasGlobal(addrs) {
+				continue
 			}
-			return errors.Join(errs...)
-		})
+			if err := h.LinkDel(l); err != nil {
+				errs = append(errs, fmt.Errorf("failed to delete the leftover link %s: %w", l.Attrs().Name, err))
+			}
+		}
+		return errors.Join(errs...)
 	})
 }
 
@@ -139,64 +148,62 @@ func hasGlobal(addrs []netlink.Addr) bool {
 	return false
 }
 
-func (PodKernel) CheckAddrs(netns, ifName string, addrs []*net.IPNet) error {
+func (k PodKernel) CheckAddrs(netns, ifName string, addrs []*net.IPNet) error {
 	if len(addrs) == 0 {
 		return nil
 	}
-	return inPod(netns, func(pod ns.NetNS) error {
-		return pod.Do(func(ns.NetNS) error {
-			l, err := netlinksafe.LinkByName(ifName)
-			if err != nil {
-				return fmt.Errorf("interface %q not found in the pod: %w", ifName, err)
+	return k.netlink(netns, false, func(h netlinksafe.Handle) error {
+		l, err := h.LinkByName(ifName)
+		if err != nil {
+			return fmt.Errorf("interface %q not found in the pod: %w", ifName, err)
+		}
+		have, err := netx.AddrList(h, l, netlink.FAMILY_ALL)
+		if err != nil {
+			return fmt.Errorf("failed to list the addresses of %q: %w", ifName, err)
+		}
+		for _, a := range addrs {
+			found := false
+			for _, got := range have {
+				found = found || got.IPNet.String() == a.String()
 			}
-			have, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
-			if err != nil {
-				return fmt.Errorf("failed to list the addresses of %q: %w", ifName, err)
+			if !found {
+				return fmt.Errorf("address %s is missing from %q", a, ifName)
 			}
-			for _, a := range addrs {
-				found := false
-				for _, h := range have {
-					found = found || h.IPNet.String() == a.String()
-				}
-				if !found {
-					return fmt.Errorf("address %s is missing from %q", a, ifName)
-				}
-			}
-			return nil
-		})
+		}
+		return nil
 	})
 }
 
-func (PodKernel) AddRoutes(netns string, p route.Plan) (added []*types.Route, err error) {
-	err = inPod(netns, func(pod ns.NetNS) error {
-		added, err = route.Apply(pod, p)
+func (k PodKernel) AddRoutes(netns string, p route.Plan) (added []*types.Route, err error) {
+	err = k.netlink(netns, false, func(h netlinksafe.Handle) error {
+		added, err = route.Apply(h, p)
 		return err
 	})
 	return added, err
 }
 
-func (PodKernel) CheckRoutes(netns string, p route.Plan) error {
-	return inPod(netns, func(pod ns.NetNS) error { return route.Check(pod, p) })
+func (k PodKernel) CheckRoutes(netns string, p route.Plan) error {
+	return k.netlink(netns, false, func(h netlinksafe.Handle) error { return route.Check(h, p) })
 }
 
-func (PodKernel) RemoveRoutes(netns, egress string) error {
-	return inPodIfThere(netns, func(pod ns.NetNS) error { return route.Remove(pod, egress) })
+func (k PodKernel) RemoveRoutes(netns, egress string) error {
+	return k.netlink(netns, true, func(h netlinksafe.Handle) error { return route.Remove(h, egress) })
 }
 
-func (PodKernel) AddNAT(netns string, n NAT) (used nat.Backend, err error) {
-	err = inPod(netns, func(pod ns.NetNS) error {
-		used, err = nat.Apply(pod, n.Sets, n.Backend)
+func (k PodKernel) AddNAT(netns string, n NAT) (used nat.Backend, err error) {
+	err = k.inPod(netns, false, func(pod *netx.Pod) error {
+		used, err = nat.Apply(pod.NetNS, n.Sets, n.Backend)
 		return err
 	})
 	return used, err
 }
 
-func (PodKernel) CheckNAT(netns string, n NAT) error {
-	return inPod(netns, func(pod ns.NetNS) error { return nat.Check(pod, n.Sets, n.Backend) })
+func (k PodKernel) CheckNAT(netns string, n NAT) error {
+	return k.inPod(netns, false, func(pod *netx.Pod) error { return nat.Check(pod.NetNS, n.Sets, n.Backend) })
 }
 
-func (PodKernel) RemoveNAT(netns, egress string) error {
-	return inPodIfThere(netns, func(pod ns.NetNS) error { return nat.Remove(pod, egress) })
+func (k PodKernel) RemoveNAT(netns, egress string) error {
+	return k.inPod(netns, true, func(pod *netx.Pod) error { return nat.Remove(pod.NetNS, egress) })
 }
 
 func (PodKernel) NATAvailable(b nat.Backend) error {
@@ -204,8 +211,10 @@ func (PodKernel) NATAvailable(b nat.Backend) error {
 	return err
 }
 
-func (PodKernel) Announce(netns, ifName string, ips []net.IP) error {
-	return inPod(netns, func(pod ns.NetNS) error {
-		return pod.Do(func(ns.NetNS) error { return announce.Send(ifName, ips) })
+// Announce sends from inside the pod: its raw sockets must be opened
+// there.
+func (k PodKernel) Announce(netns, ifName string, ips []net.IP) error {
+	return k.inPod(netns, false, func(pod *netx.Pod) error {
+		return netx.Inside(pod, func() error { return announce.Send(ifName, ips) })
 	})
 }

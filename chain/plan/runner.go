@@ -13,6 +13,7 @@ import (
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/logging"
 	"github.com/egress-router/egress-router/chain/nat"
+	"github.com/egress-router/egress-router/chain/netx"
 )
 
 // Runner carries out plans. Its zero value runs the interface plugins
@@ -20,8 +21,10 @@ import (
 type Runner struct {
 	// Exec runs the interface plugin; nil runs the binary from CNI_PATH.
 	Exec invoke.Exec
-	// Kernel changes the pod; nil is PodKernel.
+	// Kernel changes the pod; nil is PodKernel with Pods.
 	Kernel Kernel
+	// Pods are the pod namespaces the command opened, shared by its steps.
+	Pods *netx.Pods
 	// Log receives rollback failures and debug detail; nil discards.
 	Log *logging.Logger
 	// Start is when the plugin started, for the step timings.
@@ -30,7 +33,7 @@ type Runner struct {
 
 func (r Runner) kernel() Kernel {
 	if r.Kernel == nil {
-		return PodKernel{}
+		return PodKernel{Pods: r.Pods}
 	}
 	return r.Kernel
 }

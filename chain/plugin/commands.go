@@ -14,6 +14,7 @@ import (
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/config"
 	"github.com/egress-router/egress-router/chain/logging"
+	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/plan"
 	"github.com/egress-router/egress-router/chain/policy"
 )
@@ -21,6 +22,9 @@ import (
 // commands answers the CNI commands for one of our plugins.
 type commands struct {
 	plugin config.Plugin
+	// pods is the pod namespace one command opens once, with its netlink
+	// socket, for every look and change (a process answers one command).
+	pods *netx.Pods
 }
 
 // context names the failing step: egress-router's runner names the step
@@ -182,6 +186,7 @@ func (c commands) gc(args *skel.CmdArgs) error {
 // env is what the runtime says, with the node's policy.
 func (c commands) env(args *skel.CmdArgs) (config.Env, error) {
 	env := config.EnvFrom(args)
+	env.Pods = c.pods
 	pol, err := policy.Load()
 	if err != nil {
 		return env, cnierr.Config("%v", err)
@@ -198,7 +203,7 @@ func (c commands) lock(env config.Env) (func(), error) {
 
 // runner carries out plans with children bounded by the policy.
 func (c commands) runner(pol *policy.Policy, log *logging.Logger) plan.Runner {
-	return plan.Runner{Exec: &plan.BoundedExec{Timeout: pol.ChildTimeout()}, Log: log, Start: start}
+	return plan.Runner{Exec: &plan.BoundedExec{Timeout: pol.ChildTimeout()}, Log: log, Start: start, Pods: c.pods}
 }
 
 // open returns the configured logger. A log_file goes into the policy's

@@ -17,6 +17,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/utils/buildversion"
 
 	"github.com/egress-router/egress-router/chain/config"
+	"github.com/egress-router/egress-router/chain/netx"
 )
 
 // Versions are the spec versions every plugin of ours supports.
@@ -35,7 +36,8 @@ func init() {
 // 4) whenever a required variable is missing, so the "about" line goes to
 // stderr here and skel answers with the error.
 func Main(p config.Plugin) {
-	c := commands{plugin: p}
+	// One process answers one command: its exit closes the pods it opened.
+	c := commands{plugin: p, pods: &netx.Pods{}}
 	// DEL must succeed whatever its config: skel refuses a config that is
 	// not JSON, has no name or an unknown version before calling us, and
 	// a runtime would retry that teardown for ever.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
-	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -19,32 +18,28 @@ import (
 // Apply installs the plan's routes in the pod and returns them for the
 // CNI result. On failure it undoes its own changes before returning,
 // leaving the pod's routes as it found them.
-func Apply(pod ns.NetNS, p Plan) (added []*types.Route, err error) {
-	err = pod.Do(func(ns.NetNS) error {
-		rs, names, err := p.inPod()
-		if err != nil {
-			return err
-		}
-		if added, err = install(rs, names); err != nil {
-			return err
-		}
-		if err := addRules(p.Families()); err != nil {
-			// The routes go too: the step undoes its own part.
-			_ = removeFamilies(p.Families(), true)
-			added = nil
-			return err
-		}
-		return nil
-	})
-	return added, err
+func Apply(h netlinksafe.Handle, p Plan) (added []*types.Route, err error) {
+	rs, names, err := p.inPod(h)
+	if err != nil {
+		return nil, err
+	}
+	if added, err = install(h, rs, names); err != nil {
+		return nil, err
+	}
+	if err := addRules(h, p.Families()); err != nil {
+		// The routes go too: the step undoes its own part.
+		_ = removeFamilies(h, p.Families(), true)
+		return nil, err
+	}
+	return added, nil
 }
 
 // addRules adds the reply-path rules of the families; one already there
 // (an earlier ADD of this attachment) is kept.
-func addRules(fams []netx.Family) error {
+func addRules(h netlinksafe.Handle, fams []netx.Family) error {
 	for _, f := range fams {
 		for _, r := range replyRules(f) {
-			if err := netlink.RuleAdd(&r); err != nil && !errors.Is(err, syscall.EEXIST) {
+			if err := h.RuleAdd(&r); err != nil && !errors.Is(err, syscall.EEXIST) {
 				return fmt.Errorf("failed to add the rule %s (%s): %w", describeRule(r), f, err)
 			}
 		}
@@ -53,8 +48,8 @@ func addRules(fams []netx.Family) error {
 }
 
 // ourRules lists the reply-path rules of a family in the pod.
-func ourRules(fam netx.Family) ([]netlink.Rule, error) {
-	all, err := netlinksafe.RuleListFiltered(fam.Netlink(), nil, 0)
+func ourRules(h netlinksafe.Handle, fam netx.Family) ([]netlink.Rule, error) {
+	all, err := h.RuleListFiltered(fam.Netlink(), nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list %s rules: %w", fam, err)
 	}
@@ -69,51 +64,49 @@ func ourRules(fam netx.Family) ([]netlink.Rule, error) {
 
 // Check verifies, in the pod, that every planned route is present and
 // that each planned family's preferred default goes via the egress link.
-func Check(pod ns.NetNS, p Plan) error {
-	return pod.Do(func(ns.NetNS) error {
-		rs, names, err := p.inPod()
+func Check(h netlinksafe.Handle, p Plan) error {
+	rs, names, err := p.inPod(h)
+	if err != nil {
+		return err
+	}
+	for i := range rs {
+		if !existsEquivalent(h, &rs[i]) {
+			return fmt.Errorf("route %s is missing", Describe(&rs[i], names))
+		}
+	}
+	for _, fam := range p.Families() {
+		all, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return fmt.Errorf("failed to list %s routes: %w", fam, err)
+		}
+		var defs []netlink.Route
+		for i := range all {
+			if netx.IsDefault(all[i].Dst) {
+				defs = append(defs, all[i])
+			}
+		}
+		if len(defs) == 0 {
+			return fmt.Errorf("no %s default route", fam)
+		}
+		if best := lowestMetric(defs); names[best.LinkIndex] != p.Egress {
+			return fmt.Errorf("the %s default route is %s, not via the egress interface %q", fam, Describe(&best, names), p.Egress)
+		}
+		have, err := ourRules(h, fam)
 		if err != nil {
 			return err
 		}
-		for i := range rs {
-			if !existsEquivalent(&rs[i]) {
-				return fmt.Errorf("route %s is missing", Describe(&rs[i], names))
+		for _, want := range replyRules(fam) {
+			found := false
+			for _, h := range have {
+				found = found || (h.Priority == want.Priority && h.Table == want.Table && h.Mark == want.Mark &&
+					h.SuppressPrefixlen == want.SuppressPrefixlen)
+			}
+			if !found {
+				return fmt.Errorf("the reply-path rule %s (%s) is missing", describeRule(want), fam)
 			}
 		}
-		for _, fam := range p.Families() {
-			all, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
-			if err != nil {
-				return fmt.Errorf("failed to list %s routes: %w", fam, err)
-			}
-			var defs []netlink.Route
-			for i := range all {
-				if netx.IsDefault(all[i].Dst) {
-					defs = append(defs, all[i])
-				}
-			}
-			if len(defs) == 0 {
-				return fmt.Errorf("no %s default route", fam)
-			}
-			if best := lowestMetric(defs); names[best.LinkIndex] != p.Egress {
-				return fmt.Errorf("the %s default route is %s, not via the egress interface %q", fam, Describe(&best, names), p.Egress)
-			}
-			have, err := ourRules(fam)
-			if err != nil {
-				return err
-			}
-			for _, want := range replyRules(fam) {
-				found := false
-				for _, h := range have {
-					found = found || (h.Priority == want.Priority && h.Table == want.Table && h.Mark == want.Mark &&
-						h.SuppressPrefixlen == want.SuppressPrefixlen)
-				}
-				if !found {
-					return fmt.Errorf("the reply-path rule %s (%s) is missing", describeRule(want), fam)
-				}
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Remove deletes, in the pod, what the attachment whose egress interface
@@ -122,26 +115,24 @@ func Check(pod ns.NetNS, p Plan) error {
 // into the main table. Families an attachment left behind when its link
 // went (saved defaults, no Protocol default) are cleaned up too; another
 // attachment's families are not touched. It is idempotent.
-func Remove(pod ns.NetNS, egress string) error {
-	return pod.Do(func(ns.NetNS) error {
-		fams, err := owned(egress)
-		if err != nil {
-			return err
-		}
-		return removeFamilies(fams, true)
-	})
+func Remove(h netlinksafe.Handle, egress string) error {
+	fams, err := owned(h, egress)
+	if err != nil {
+		return err
+	}
+	return removeFamilies(h, fams, true)
 }
 
-// owned finds the families the attachment owns, in the current (pod)
-// netns, and the ones a vanished attachment left.
-func owned(egress string) ([]netx.Family, error) {
+// owned finds the families the attachment owns in the pod h reaches,
+// and the ones a vanished attachment left.
+func owned(h netlinksafe.Handle, egress string) ([]netx.Family, error) {
 	idx := 0
-	if l, err := netlinksafe.LinkByName(egress); err == nil {
+	if l, err := h.LinkByName(egress); err == nil {
 		idx = l.Attrs().Index
 	}
 	var out []netx.Family
 	for _, fam := range netx.Families {
-		main, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		main, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 		if err != nil {
 			return nil, fmt.Errorf("failed to list %s routes: %w", fam, err)
 		}
@@ -159,11 +150,11 @@ func owned(egress string) ([]netx.Family, error) {
 		if someone {
 			continue // another attachment's family
 		}
-		saved, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: SavedTable}, netlink.RT_FILTER_TABLE)
+		saved, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: SavedTable}, netlink.RT_FILTER_TABLE)
 		if err != nil {
 			return nil, fmt.Errorf("failed to list %s routes of table %d: %w", fam, SavedTable, err)
 		}
-		rules, err := ourRules(fam)
+		rules, err := ourRules(h, fam)
 		if err != nil {
 			return nil, err
 		}
@@ -185,15 +176,15 @@ func hasProtocolRoutes(rs []netlink.Route) bool {
 
 // removeFamilies deletes the Protocol routes and reply-path rules of the
 // families and, when restore is set, moves their saved defaults back.
-func removeFamilies(fams []netx.Family, restore bool) error {
+func removeFamilies(h netlinksafe.Handle, fams []netx.Family, restore bool) error {
 	var errs []error
 	for _, fam := range fams {
-		for _, r := range mustRules(fam, &errs) {
-			if err := netlink.RuleDel(&r); err != nil && !errors.Is(err, syscall.ENOENT) {
+		for _, r := range mustRules(h, fam, &errs) {
+			if err := h.RuleDel(&r); err != nil && !errors.Is(err, syscall.ENOENT) {
 				errs = append(errs, fmt.Errorf("failed to delete the rule %s (%s): %w", describeRule(r), fam, err))
 			}
 		}
-		all, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+		all, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("failed to list %s routes: %w", fam, err))
 			continue
@@ -203,7 +194,7 @@ func removeFamilies(fams []netx.Family, restore bool) error {
 			r := all[i]
 			switch {
 			case r.Protocol == Protocol:
-				if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, syscall.ESRCH) {
+				if err := h.RouteDel(&r); err != nil && !errors.Is(err, syscall.ESRCH) {
 					errs = append(errs, fmt.Errorf("failed to delete route %s: %w", Describe(&r, nil), err))
 				}
 			case r.Table == SavedTable:
@@ -211,7 +202,7 @@ func removeFamilies(fams []netx.Family, restore bool) error {
 			}
 		}
 		if restore {
-			if err := restoreDefaults(saved); err != nil {
+			if err := restoreDefaults(h, saved); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -219,22 +210,22 @@ func removeFamilies(fams []netx.Family, restore bool) error {
 	return errors.Join(errs...)
 }
 
-func mustRules(fam netx.Family, errs *[]error) []netlink.Rule {
-	rs, err := ourRules(fam)
+func mustRules(h netlinksafe.Handle, fam netx.Family, errs *[]error) []netlink.Rule {
+	rs, err := ourRules(h, fam)
 	if err != nil {
 		*errs = append(*errs, err)
 	}
 	return rs
 }
 
-// inPod turns the plan into routes on the pod's links, in the current
-// (pod) netns, and names the links for messages.
-func (p Plan) inPod() ([]netlink.Route, map[int]string, error) {
-	egress, err := netlinksafe.LinkByName(p.Egress)
+// inPod turns the plan into routes on the pod's links (h is the pod's),
+// and names the links for messages.
+func (p Plan) inPod(h netlinksafe.Handle) ([]netlink.Route, map[int]string, error) {
+	egress, err := h.LinkByName(p.Egress)
 	if err != nil {
 		return nil, nil, cnierr.Config("egress interface %q not found in the pod: %v", p.Egress, err)
 	}
-	cluster, err := netlinksafe.LinkByName(p.Cluster)
+	cluster, err := h.LinkByName(p.Cluster)
 	if err != nil {
 		return nil, nil, cnierr.Config("clusterInterface %q not found in the pod: %v", p.Cluster, err)
 	}
@@ -242,7 +233,7 @@ func (p Plan) inPod() ([]netlink.Route, map[int]string, error) {
 		return nil, nil, cnierr.Config("clusterInterface %q is the egress interface itself", p.Cluster)
 	}
 	names := map[int]string{egress.Attrs().Index: p.Egress, cluster.Attrs().Index: p.Cluster}
-	rs, err := p.Routes(egress.Attrs().Index, cluster.Attrs().Index, clusterGateway(cluster))
+	rs, err := p.Routes(egress.Attrs().Index, cluster.Attrs().Index, clusterGateway(h, cluster))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -253,7 +244,7 @@ func (p Plan) inPod() ([]netlink.Route, map[int]string, error) {
 }
 
 // install adds the routes in order; on failure it undoes what it did.
-func install(rs []netlink.Route, names map[int]string) (added []*types.Route, err error) {
+func install(h netlinksafe.Handle, rs []netlink.Route, names map[int]string) (added []*types.Route, err error) {
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -267,21 +258,21 @@ func install(rs []netlink.Route, names map[int]string) (added []*types.Route, er
 		r := rs[i]
 		if netx.IsDefault(r.Dst) {
 			// Move the family's current defaults aside, then add ours.
-			moved, merr := moveDefaults(netx.FamilyOf(r.Dst.IP))
-			undo = append(undo, func() { _ = restoreDefaults(moved) })
+			moved, merr := moveDefaults(h, netx.FamilyOf(r.Dst.IP))
+			undo = append(undo, func() { _ = restoreDefaults(h, moved) })
 			if merr != nil {
 				return nil, merr
 			}
 		}
-		if aerr := netlink.RouteAdd(&r); aerr != nil {
-			if errors.Is(aerr, syscall.EEXIST) && existsEquivalent(&r) {
+		if aerr := h.RouteAdd(&r); aerr != nil {
+			if errors.Is(aerr, syscall.EEXIST) && existsEquivalent(h, &r) {
 				// Someone (e.g. the cluster network) already routes it the
 				// same way: keep theirs and do not claim it.
 				continue
 			}
 			return nil, fmt.Errorf("failed to add route %s: %w", Describe(&r, names), aerr)
 		}
-		undo = append(undo, func() { _ = netlink.RouteDel(&r) })
+		undo = append(undo, func() { _ = h.RouteDel(&r) })
 		added = append(added, &types.Route{Dst: *r.Dst, GW: r.Gw})
 	}
 	return added, nil
@@ -290,9 +281,9 @@ func install(rs []netlink.Route, names map[int]string) (added []*types.Route, er
 // clusterDefaults returns the cluster interface's default routes of a
 // family: from SavedTable when the egress router is attached, else from
 // the main table.
-func clusterDefaults(cluster netlink.Link, fam netx.Family) ([]netlink.Route, error) {
+func clusterDefaults(h netlinksafe.Handle, cluster netlink.Link, fam netx.Family) ([]netlink.Route, error) {
 	for _, table := range []int{SavedTable, unix.RT_TABLE_MAIN} {
-		rs, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: table, LinkIndex: cluster.Attrs().Index},
+		rs, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: table, LinkIndex: cluster.Attrs().Index},
 			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_OIF)
 		if err != nil {
 			return nil, fmt.Errorf("failed to list %s routes of %q: %w", fam, cluster.Attrs().Name, err)
@@ -311,11 +302,11 @@ func clusterDefaults(cluster netlink.Link, fam netx.Family) ([]netlink.Route, er
 }
 
 // clusterGateway returns the gateway of the cluster interface's default
-// route of a family, in the current (pod) netns: where the routes kept
+// route of a family, in the pod h reaches: where the routes kept
 // on the cluster interface go.
-func clusterGateway(cluster netlink.Link) func(netx.Family) (net.IP, error) {
+func clusterGateway(h netlinksafe.Handle, cluster netlink.Link) func(netx.Family) (net.IP, error) {
 	return func(fam netx.Family) (net.IP, error) {
-		defs, err := clusterDefaults(cluster, fam)
+		defs, err := clusterDefaults(h, cluster, fam)
 		if err != nil {
 			return nil, err
 		}
@@ -329,8 +320,8 @@ func clusterGateway(cluster netlink.Link) func(netx.Family) (net.IP, error) {
 // moveDefaults copies the main table's default routes of a family into
 // SavedTable and removes them from main, whatever their link, so the
 // egress default is the only one; routes we own (Protocol) stay.
-func moveDefaults(fam netx.Family) ([]netlink.Route, error) {
-	rs, err := netlinksafe.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+func moveDefaults(h netlinksafe.Handle, fam netx.Family) ([]netlink.Route, error) {
+	rs, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list %s routes: %w", fam, err)
 	}
@@ -342,11 +333,11 @@ func moveDefaults(fam netx.Family) ([]netlink.Route, error) {
 		}
 		saved := r
 		saved.Table = SavedTable
-		if err := netlink.RouteAdd(&saved); err != nil && !errors.Is(err, syscall.EEXIST) {
+		if err := h.RouteAdd(&saved); err != nil && !errors.Is(err, syscall.EEXIST) {
 			return moved, fmt.Errorf("failed to save the default route via %v in table %d: %w", r.Gw, SavedTable, err)
 		}
-		if err := netlink.RouteDel(&r); err != nil {
-			_ = netlink.RouteDel(&saved)
+		if err := h.RouteDel(&r); err != nil {
+			_ = h.RouteDel(&saved)
 			return moved, fmt.Errorf("failed to remove the default route via %v: %w", r.Gw, err)
 		}
 		moved = append(moved, r)
@@ -356,27 +347,27 @@ func moveDefaults(fam netx.Family) ([]netlink.Route, error) {
 
 // restoreDefaults puts saved default routes back into main and drops
 // their copies from SavedTable.
-func restoreDefaults(rs []netlink.Route) error {
+func restoreDefaults(h netlinksafe.Handle, rs []netlink.Route) error {
 	var errs []error
 	for i := range rs {
 		r := rs[i]
 		r.Table = unix.RT_TABLE_MAIN
-		if err := netlink.RouteAdd(&r); err != nil && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ENODEV) {
+		if err := h.RouteAdd(&r); err != nil && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ENODEV) {
 			// Keep the saved copy: the next DEL tries again.
 			errs = append(errs, fmt.Errorf("failed to restore the default route via %v: %w", r.Gw, err))
 			continue
 		}
 		saved := rs[i]
 		saved.Table = SavedTable
-		if err := netlink.RouteDel(&saved); err != nil && !errors.Is(err, syscall.ESRCH) {
+		if err := h.RouteDel(&saved); err != nil && !errors.Is(err, syscall.ESRCH) {
 			errs = append(errs, fmt.Errorf("failed to drop the saved default route via %v from table %d: %w", r.Gw, SavedTable, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func existsEquivalent(want *netlink.Route) bool {
-	rs, err := netlinksafe.RouteListFiltered(netx.FamilyOf(want.Dst.IP).Netlink(), &netlink.Route{Table: tableOf(want)}, netlink.RT_FILTER_TABLE)
+func existsEquivalent(h netlinksafe.Handle, want *netlink.Route) bool {
+	rs, err := h.RouteListFiltered(netx.FamilyOf(want.Dst.IP).Netlink(), &netlink.Route{Table: tableOf(want)}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return false
 	}
