@@ -20,12 +20,16 @@ UPSTREAM := github.com/containernetworking/plugins/plugins/main/macvlan \
 # VERSION tags the installer image; deploy/kubernetes names this tag.
 VERSION := 0.4.0
 LDFLAGS := -s -w
+# our plugins say their version (CNI_COMMAND unset, or VERSION's about line)
+BUILDVERSION := github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion
+# the installer image, named as deploy/kubernetes/installer-daemonset.yaml names it
+IMAGE := ghcr.io/egress-router/egress-router-cni:$(VERSION)
 TESTFLAGS ?=
 # Kubernetes v1.36.3 (apiserver, controller manager, scheduler, kubelet, kubectl) and Multus v4.3.0
 # for the ipConfig and single-node cluster tests, built once into a cache
 KUBE_BIN ?= $(HOME)/.cache/egress-router/kube
 
-.PHONY: all build deps kube test demo bench conformance lint fuzz chaos clean
+.PHONY: all build deps kube image test demo bench conformance lint fuzz chaos clean
 
 all: build
 
@@ -36,8 +40,12 @@ deps:
 ## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-ipconfig ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/local/peerecho ./deploy/local/topo ./deploy/local/pause
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS) -X $(BUILDVERSION)=$(VERSION)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-ipconfig ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/local/peerecho ./deploy/local/topo ./deploy/local/pause
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(UPSTREAM)
+
+## image: the installer image, built here offline with podman from build's static binaries (deploy/Containerfile.local, the same files as deploy/Containerfile), saved as bin/egress-router-cni.tar for `ctr images import` or `podman load`
+image: deps build
+	@bash deploy/local/image.sh $(BIN) $(IMAGE) $(BIN)/egress-router-cni.tar
 
 ## test: every test, with real namespaces, links, iptables and the real binaries (root)
 ## kube: build Kubernetes and Multus once into $(KUBE_BIN) (the ipConfig tests and the single-node cluster test run them with Debian's etcd and containerd)
