@@ -1,10 +1,13 @@
 package deploy_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -12,6 +15,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/egress-router/egress-router/chain/nstest"
 	"github.com/egress-router/egress-router/chain/nsutil"
@@ -84,6 +92,7 @@ func startCluster(t *testing.T) *cluster {
 	if _, err := c.Kubectl("wait", "--for=condition=Established", "crd/network-attachment-definitions.k8s.cni.cncf.io", "--timeout=30s"); err != nil {
 		t.Fatal(err)
 	}
+	c.install(t, bin)
 	c.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: egress}\n")
 	for _, f := range []string{"rbac.yaml", "nad-single.yaml", "nad-conflist.yaml", "nad-operator.yaml"} {
 		b, err := os.ReadFile(filepath.Join("kubernetes", f))
@@ -97,6 +106,198 @@ func startCluster(t *testing.T) *cluster {
 		return err
 	})
 	return c
+}
+
+// installer is the installer DaemonSet deploy/kubernetes names.
+const installer = "egress-router-cni-installer"
+
+// install puts the plugins on the node as a cluster admin would: the
+// installer image (built from bin as make image builds it) is imported
+// into the node's containerd as if pulled, and deploy/kubernetes's policy
+// and installer DaemonSet are applied unchanged. It waits for the rollout
+// and checks what landed on the node.
+func (c *cluster) install(t *testing.T, bin string) {
+	t.Helper()
+	ds, image := installerManifest(t)
+	if err := c.ImportImage(buildImage(t, bin, image, t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := os.ReadFile("kubernetes/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Apply(t, string(pol))
+	c.Apply(t, ds)
+	c.rollout(t)
+	for _, f := range installedFiles {
+		if got, want := sha256File(t, c.NodePath(filepath.Join(nstest.NodeCNIBin, f))), sha256File(t, filepath.Join(bin, f)); got != want {
+			t.Errorf("the node's %s is not the image's", f)
+		}
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(pol, &cm); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(c.NodePath(filepath.Join(nstest.NodePolicyDir, "policy.json")))
+	if err != nil || string(got) != cm.Data["policy.json"] {
+		t.Errorf("the node's policy file is %q (%v), want the ConfigMap's %q", got, err, cm.Data["policy.json"])
+	}
+}
+
+// installedFiles are what the installer puts in the node's CNI bin folder.
+var installedFiles = []string{"egress-router", "egress-ipconfig", "egress-route", "egress-nat", "macvlan", "ipvlan", "static"}
+
+// installerManifest is deploy/kubernetes's installer DaemonSet and the
+// image it names.
+func installerManifest(t *testing.T) (string, string) {
+	t.Helper()
+	b, err := os.ReadFile("kubernetes/installer-daemonset.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds appsv1.DaemonSet
+	if err := yaml.UnmarshalStrict(b, &ds); err != nil {
+		t.Fatal(err)
+	}
+	return string(b), ds.Spec.Template.Spec.InitContainers[0].Image
+}
+
+// rollout waits until every installer pod runs the DaemonSet's template.
+func (c *cluster) rollout(t *testing.T) {
+	t.Helper()
+	if err := c.rolloutErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *cluster) rolloutErr() error {
+	if out, err := c.Kubectl("-n", "kube-system", "rollout", "status", "daemonset/"+installer, "--timeout=120s"); err != nil {
+		log := c.Log("kubelet.log")
+		return fmt.Errorf("installer rollout: %v: %s\n%s", err, out, log[max(0, len(log)-3000):])
+	}
+	return nil
+}
+
+// upgrade rolls the installer DaemonSet out to a new image version, as an
+// admin upgrading would, while a client keeps opening connections through
+// the router r: none may fail, and the node's egress-router binary must
+// only ever read as the old file or the new one, never a part of either.
+// At the end a new router pod, attached by the new binary, must work.
+func (c *cluster) upgrade(t *testing.T, client, r pod) {
+	bin := nstest.BinDir(t)
+	_, image := installerManifest(t)
+	next := image + "-next"
+	version := strings.TrimPrefix(next, strings.Split(image, ":")[0]+":")
+	// The next version: the same image files, egress-router rebuilt to
+	// say its new version.
+	dir := t.TempDir()
+	for _, f := range append([]string{"egress-install"}, installedFiles...) {
+		b, err := os.ReadFile(filepath.Join(bin, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := exec.Command("go", "build", "-trimpath", "-ldflags",
+		"-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion="+version,
+		"-o", filepath.Join(dir, "egress-router"), "../plugins/egress-router")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the next egress-router: %v\n%s", err, out)
+	}
+	if err := c.ImportImage(buildImage(t, dir, next, t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	installed := c.NodePath(filepath.Join(nstest.NodeCNIBin, "egress-router"))
+	oldSum, newSum := sha256File(t, installed), sha256File(t, filepath.Join(dir, "egress-router"))
+	if oldSum == newSum {
+		t.Fatal("the next version's egress-router is the same file")
+	}
+
+	// Watch the installed file until the rollout is over.
+	done := make(chan struct{})
+	type watch struct {
+		reads, torn, sawNew int
+		err                 error
+	}
+	watched := make(chan watch, 1)
+	go func() {
+		var w watch
+		defer func() { watched <- w }()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			b, err := os.ReadFile(installed)
+			if err != nil {
+				w.err = err
+				return
+			}
+			sum := sha256.Sum256(b)
+			switch hex.EncodeToString(sum[:]) {
+			case oldSum:
+			case newSum:
+				w.sawNew++
+			default:
+				w.torn++
+			}
+			w.reads++
+		}
+	}()
+	if out, err := c.Kubectl("-n", "kube-system", "set", "image", "daemonset/"+installer, "install="+next, "pause="+next); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	rolled := make(chan error, 1)
+	go func() { rolled <- c.rolloutErr() }()
+	conns, failed := 0, 0
+	for waiting := true; waiting; {
+		select {
+		case err := <-rolled:
+			if err != nil {
+				t.Error(err)
+			}
+			waiting = false
+		case <-time.After(100 * time.Millisecond):
+		}
+		saw, err := nstest.Ask(client.netns, "tcp", r.ip+":8080")
+		conns++
+		if err != nil || nstest.SourceIP(saw) != operatorIP {
+			failed++
+			t.Errorf("connection %d through the router during the rollout: saw %q, %v", conns, saw, err)
+		}
+	}
+	close(done)
+	w := <-watched
+	if w.err != nil || w.torn > 0 || w.sawNew == 0 {
+		t.Errorf("the installed egress-router read %d times: %d neither the old nor the new file, %d the new one (%v)", w.reads, w.torn, w.sawNew, w.err)
+	}
+	if got := sha256File(t, installed); got != newSum {
+		t.Error("after the rollout the node's egress-router is not the new version's")
+	}
+	about, _ := exec.Command(installed).CombinedOutput()
+	if !strings.Contains(string(about), version) {
+		t.Errorf("the installed egress-router says %q, want version %s", about, version)
+	}
+	t.Logf("rollout to %s: %d connections through the router, %d failed; the installed file read %d times, never torn", next, conns, failed, w.reads)
+	// The next ADD runs the new binary: a new router pod works.
+	if out, err := c.Kubectl("-n", "egress", "delete", "pod", r.name, "--wait=false"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	c.WaitFor(t, "the router pod replaced", func() error {
+		out, err := c.Kubectl("-n", "egress", "get", "pods", "-l", "app=egress-router-cni", "-o", "jsonpath={.items[*].metadata.name}")
+		if err != nil || strings.Contains(out, r.name) {
+			return fmt.Errorf("pods %q (%v)", out, err)
+		}
+		return nil
+	})
+	nr := c.runningPod(t, "app=egress-router-cni")
+	if got := ask(t, client.netns, "tcp", nr.ip+":8080"); got != operatorIP {
+		t.Errorf("through the new router pod the server saw %s, want %s", got, operatorIP)
+	}
 }
 
 // pod is a running pod as the test sees it.
@@ -236,11 +437,16 @@ func ask(t *testing.T, from, proto, addr string) string {
 
 // TestOnANode runs deploy/'s manifests on a real single-node cluster
 // (etcd, kube-apiserver, controller manager, scheduler, containerd with
-// runc, kubelet, Multus v4.3.0 thin): the router Deployment comes up with
-// net1 from egress-router through Multus, a client pod's TCP and UDP leave
-// from the reserved address (a client on the router's subnet and one on
-// another subnet, with the operator's NAD as it is), the single-plugin and conflist NADs give the
-// same router, and deleting a router leaves nothing on the node.
+// runc, kubelet, Multus v4.3.0 thin). The plugins reach the node the way
+// they reach a real one: the installer DaemonSet copies them from its
+// image (built as make image builds it) into the node's CNI bin folder,
+// and an upgrade to a new image version replaces them while a router
+// keeps working. The router Deployment comes up with net1 from
+// egress-router through Multus, a client pod's TCP and UDP leave from the
+// reserved address (a client on the router's subnet and one on another
+// subnet, with the operator's NAD as it is), the single-plugin and
+// conflist NADs give the same router, and deleting a router leaves
+// nothing on the node.
 func TestOnANode(t *testing.T) {
 	c := startCluster(t)
 	// The node's policy lists the kubeconfig the ipConfig NAD names (the
@@ -261,13 +467,23 @@ func TestOnANode(t *testing.T) {
 	c.Apply(t, testPod("client", ""))
 	client := c.runningPod(t, "test=client")
 	far := c.farClient(t)
-
-	logBefore := fileSize(operatorLog())
-	before := nstest.MustTake(t, c.node)
 	router, err := os.ReadFile("kubernetes/router.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// First the upgrade, under a router of its own: it replaces the
+	// installer pod, which the node snapshot below must already show.
+	t.Run("installer upgrade", func(t *testing.T) {
+		c.Apply(t, string(router))
+		c.upgrade(t, client, c.runningPod(t, "app=egress-router-cni"))
+		if out, err := c.Kubectl("delete", "-n", "egress", "deployment/egress-router-cni-deployment", "service/app-egress"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		c.gone(t, "app=egress-router-cni")
+	})
+
+	logBefore := fileSize(operatorLog())
+	before := nstest.MustTake(t, c.node)
 	c.Apply(t, string(router))
 	var r pod
 	t.Run("deployment", func(t *testing.T) {

@@ -25,6 +25,12 @@ const PauseImage = "registry.k8s.io/pause:3.10"
 // CNI config, delegating the cluster network to upstream ptp with
 // host-local IPAM.
 //
+// The node's CNI bin folder is /opt/cni/bin in its own mount namespace.
+// It starts with the cluster network's plugins only (ptp, host-local,
+// loopback, Multus): ours and the upstream macvlan, ipvlan and static
+// arrive as on a real node, through the installer DaemonSet from its
+// image (ImportImage), and so does the node's policy file.
+//
 // Everything runs inside the test's node namespace. containerd and
 // kubelet share one private mount namespace in which the paths they
 // would otherwise write on the machine (/var/lib/cni, /var/log/pods,
@@ -42,7 +48,8 @@ type KubeNode struct {
 	nodeIP     string
 	podSubnet  string
 	kubeBin    string
-	cniBin     string
+	cniBin     string   // the seed of NodeCNIBin
+	pause      string   // bin/pause, packed into PauseImage
 	madeDirs   []string // mount points made on the machine, removed at the end
 	containerd *exec.Cmd
 	kubelet    *exec.Cmd
@@ -56,12 +63,25 @@ var kubeletSysctls = []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel
 
 // privatePaths are made tmpfs in the node's mount namespace.
 var privatePaths = []string{"/var/lib/cni", "/var/log/pods", "/var/log/containers", "/run/containerd",
-	"/run/netns", "/var/lib/kubelet", "/opt/containerd"}
+	"/run/netns", "/var/lib/kubelet", "/opt/containerd", NodeCNIBin, NodePolicyDir}
+
+// NodeCNIBin and NodePolicyDir are the node's CNI bin folder and policy
+// folder, as the installer DaemonSet's hostPaths name them.
+const (
+	NodeCNIBin    = "/opt/cni/bin"
+	NodePolicyDir = "/etc/cni/egress-router"
+)
+
+// clusterPlugins are what the node's CNI bin folder holds before any
+// installer ran: the cluster network (Multus, ptp with host-local) and
+// the loopback containerd sets up every pod's lo with.
+var clusterPlugins = []string{"ptp", "host-local", "loopback"}
 
 // StartKubeNode starts the cluster in netns (which must exist, with
 // forwarding on), registering node name with nodeIP; pods get cluster
-// addresses from podSubnet through ptp. cniBin holds the CNI plugins
-// (ours and upstream); Multus is added from EGRESS_KUBE_BIN. The test is
+// addresses from podSubnet through ptp. cniBin is make build's folder,
+// which the cluster network's plugins and the pause binary are taken
+// from; Multus comes from EGRESS_KUBE_BIN. The test is
 // skipped when EGRESS_KUBE_BIN is unset, like StartAPIServer.
 func StartKubeNode(t *testing.T, netns, name, nodeIP, podSubnet, cniBin string) *KubeNode {
 	t.Helper()
@@ -179,29 +199,28 @@ func RemoveCgroup(d string) error {
 	return syscall.Rmdir(d)
 }
 
-// cni writes the node's CNI folder (our plugins plus Multus) and config:
-// Multus with the API server's kubeconfig, delegating the cluster network
-// to ptp + host-local; the NADs named in a pod's annotation add the rest.
+// cni writes the seed of the node's CNI bin folder (the cluster
+// network's plugins and Multus, copied into it when containerd starts)
+// and the node's CNI config: Multus with the API server's kubeconfig,
+// delegating the cluster network to ptp + host-local; the NADs named in a
+// pod's annotation add the rest.
 func (n *KubeNode) cni(bin string) error {
-	n.cniBin = filepath.Join(n.Dir, "cni-bin")
+	n.cniBin = filepath.Join(n.Dir, "cni-seed")
 	if err := os.MkdirAll(n.cniBin, 0o755); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(bin)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := os.Symlink(filepath.Join(bin, e.Name()), filepath.Join(n.cniBin, e.Name())); err != nil {
+	for _, p := range clusterPlugins {
+		if err := os.Symlink(filepath.Join(bin, p), filepath.Join(n.cniBin, p)); err != nil {
 			return err
 		}
 	}
 	if err := os.Symlink(filepath.Join(n.kubeBin, "multus"), filepath.Join(n.cniBin, "multus")); err != nil {
 		return err
 	}
+	n.pause = filepath.Join(bin, "pause")
 	conf := map[string]any{
 		"cniVersion": "1.0.0", "name": "multus-cni-network", "type": "multus",
-		"kubeconfig": n.Kubeconfig, "binDir": n.cniBin, "cniDir": filepath.Join(n.Dir, "multus"),
+		"kubeconfig": n.Kubeconfig, "binDir": NodeCNIBin, "cniDir": filepath.Join(n.Dir, "multus"),
 		"logFile": n.MultusLog, "logLevel": "debug", "logToStderr": false,
 		"delegates": []any{map[string]any{
 			"cniVersion": "1.0.0", "name": "cluster",
@@ -246,7 +265,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = %[7]q
     max_conf_num = 1
 `, filepath.Join(d, "containerd", "root"), filepath.Join(d, "containerd", "state"), n.Socket,
-		filepath.Join(d, "containerd", "opt"), PauseImage, n.cniBin, filepath.Join(d, "net.d"))
+		filepath.Join(d, "containerd", "opt"), PauseImage, NodeCNIBin, filepath.Join(d, "net.d"))
 	cfg := filepath.Join(d, "containerd.toml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return err
@@ -265,6 +284,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 		mounts = append(mounts, "mount -t tmpfs -o mode=0755 egress-test "+p)
 	}
 	n.madeDirs = made
+	mounts = append(mounts, fmt.Sprintf("cp -L %s/* %s/", n.cniBin, NodeCNIBin))
 	script := strings.Join(append(mounts, "exec containerd --config "+cfg), " && ")
 	logf, err := os.Create(filepath.Join(d, "containerd.log"))
 	if err != nil {
@@ -290,6 +310,20 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 	}
 }
 
+// ImportImage imports an image archive (OCI or docker) into the node's
+// containerd, as a node whose registry the image was pushed to would pull
+// it: pods naming it start without a pull.
+func (n *KubeNode) ImportImage(archive string) error {
+	_, err := n.ctr("images", "import", archive)
+	return err
+}
+
+// NodePath is a path as the node (containerd, kubelet, its pods' host
+// mounts) sees it, from outside its mount namespace.
+func (n *KubeNode) NodePath(p string) string {
+	return filepath.Join(fmt.Sprintf("/proc/%d/root", n.mountPID), p)
+}
+
 func (n *KubeNode) ctr(args ...string) (string, error) {
 	out, err := exec.Command("ctr", append([]string{"-a", n.Socket, "-n", "k8s.io"}, args...)...).CombinedOutput()
 	if err != nil {
@@ -300,7 +334,7 @@ func (n *KubeNode) ctr(args ...string) (string, error) {
 
 // importPause packs bin/pause into an OCI image and imports it.
 func (n *KubeNode) importPause() error {
-	pause, err := os.ReadFile(filepath.Join(n.cniBin, "pause"))
+	pause, err := os.ReadFile(n.pause)
 	if err != nil {
 		return fmt.Errorf("pause binary (make build makes it): %v", err)
 	}
