@@ -25,9 +25,11 @@ import (
 const KubeBinEnv = "EGRESS_KUBE_BIN"
 
 // APIServer is a real etcd and kube-apiserver running inside a test
-// namespace, listening on that namespace's loopback only.
+// namespace, listening on Addr (that namespace's loopback unless nodes in
+// other namespaces must reach it).
 type APIServer struct {
 	Netns string
+	Addr  string
 	// Kubeconfig is an admin's; NobodyKubeconfig's user has no rights.
 	Kubeconfig, NobodyKubeconfig string
 	// Unreachable is a kubeconfig naming a port nothing listens on.
@@ -42,6 +44,13 @@ type APIServer struct {
 // sets it; a plain go test has no API server to run).
 func StartAPIServer(t *testing.T, netns string) *APIServer {
 	t.Helper()
+	return StartAPIServerOn(t, netns, "127.0.0.1")
+}
+
+// StartAPIServerOn is StartAPIServer listening on addr, an address of
+// netns, as well as on its loopback; kubeconfigs name addr.
+func StartAPIServerOn(t *testing.T, netns, addr string) *APIServer {
+	t.Helper()
 	bin := os.Getenv(KubeBinEnv)
 	if bin == "" {
 		t.Skipf("%s is not set: no kube-apiserver to test against (make test builds one)", KubeBinEnv)
@@ -55,7 +64,11 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 		t.Fatalf("etcd is not installed (deps installs etcd-server): %v", err)
 	}
 	d := t.TempDir()
-	a := &APIServer{Netns: netns, dir: d, kubectl: "kubectl"}
+	a := &APIServer{Netns: netns, Addr: addr, dir: d, kubectl: "kubectl"}
+	bind := addr
+	if addr != "127.0.0.1" {
+		bind = "0.0.0.0"
+	}
 	// make kube builds kubectl of the same version; else the machine's.
 	if _, err := os.Stat(filepath.Join(bin, "kubectl")); err == nil {
 		a.kubectl = filepath.Join(bin, "kubectl")
@@ -69,7 +82,7 @@ func StartAPIServer(t *testing.T, netns string) *APIServer {
 		"--listen-peer-urls", "http://127.0.0.1:23800", "--initial-advertise-peer-urls", "http://127.0.0.1:23800",
 		"--initial-cluster", "t=http://127.0.0.1:23800")
 	start("kube-apiserver", kas, "--etcd-servers=http://127.0.0.1:23790",
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=16443",
+		"--bind-address="+bind, "--advertise-address="+addr, "--secure-port=16443",
 		"--tls-cert-file="+filepath.Join(d, "apiserver.crt"), "--tls-private-key-file="+filepath.Join(d, "apiserver.key"),
 		"--cert-dir="+d, "--client-ca-file="+filepath.Join(d, "ca.crt"),
 		"--token-auth-file="+filepath.Join(d, "tokens.csv"), "--authorization-mode=RBAC",
@@ -137,7 +150,7 @@ func writePEM(path, typ string, der []byte) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
 }
 
-// certs makes the CA, the serving certificate for 127.0.0.1, the
+// certs makes the CA, the serving certificate for 127.0.0.1 and Addr, the
 // service-account key pair, the token file and the kubeconfigs.
 func (a *APIServer) certs() error {
 	d := a.dir
@@ -158,7 +171,7 @@ func (a *APIServer) certs() error {
 		return err
 	}
 	srv := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(a.Addr)},
 		DNSNames: []string{"localhost"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		KeyUsage: x509.KeyUsageDigitalSignature}
 	caCert, _ := x509.ParseCertificate(caDER)
@@ -191,7 +204,7 @@ func (a *APIServer) certs() error {
 kind: Config
 clusters:
 - name: t
-  cluster: {server: "https://127.0.0.1:%s", certificate-authority: %s}
+  cluster: {server: "https://%s", certificate-authority: %s}
 users:
 - name: u
   user: {token: %s}
@@ -199,7 +212,7 @@ contexts:
 - name: t
   context: {cluster: t, user: u}
 current-context: t
-`, port, filepath.Join(d, "ca.crt"), token)
+`, net.JoinHostPort(a.Addr, port), filepath.Join(d, "ca.crt"), token)
 		return p, os.WriteFile(p, []byte(body), 0o600)
 	}
 	if a.Kubeconfig, err = kc("admin", "16443", "admin-token"); err != nil {

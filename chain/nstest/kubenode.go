@@ -40,19 +40,22 @@ const PauseImage = "registry.k8s.io/pause:3.10"
 // cgroup folders runc makes) is put back exactly when the test ends.
 type KubeNode struct {
 	*APIServer
-	Name       string
-	Dir        string
-	Socket     string // containerd
-	MultusLog  string
-	mountPID   int // containerd: its mount namespace is the node's
-	nodeIP     string
-	podSubnet  string
-	kubeBin    string
-	cniBin     string   // the seed of NodeCNIBin
-	pause      string   // bin/pause, packed into PauseImage
-	madeDirs   []string // mount points made on the machine, removed at the end
-	containerd *exec.Cmd
-	kubelet    *exec.Cmd
+	Name      string
+	Dir       string
+	Socket    string // containerd
+	MultusLog string
+	mountPID  int // containerd: its mount namespace is the node's
+	nodeIP    string
+	podSubnet string
+	kubeBin   string
+	cniBin    string // the seed of NodeCNIBin
+	pause     string // bin/pause, packed into PauseImage
+	nodeNetns string
+	// kubeletExtra is added to the kubelet's configuration.
+	kubeletExtra string
+	madeDirs     []string // mount points made on the machine, removed at the end
+	containerd   *exec.Cmd
+	kubelet      *exec.Cmd
 }
 
 // kubeletSysctls are the kernel settings kubelet sets at start when they
@@ -78,12 +81,29 @@ const (
 var clusterPlugins = []string{"ptp", "host-local", "loopback"}
 
 // StartKubeNode starts the cluster in netns (which must exist, with
-// forwarding on), registering node name with nodeIP; pods get cluster
-// addresses from podSubnet through ptp. cniBin is make build's folder,
-// which the cluster network's plugins and the pause binary are taken
-// from; Multus comes from EGRESS_KUBE_BIN. The test is
-// skipped when EGRESS_KUBE_BIN is unset, like StartAPIServer.
+// forwarding on): the control plane on the namespace's loopback and one
+// node registered as name with nodeIP; pods get cluster addresses from
+// podSubnet through ptp. cniBin is make build's folder, which the cluster
+// network's plugins and the pause binary are taken from; Multus comes
+// from EGRESS_KUBE_BIN. The test is skipped when EGRESS_KUBE_BIN is
+// unset, like StartAPIServer.
 func StartKubeNode(t *testing.T, netns, name, nodeIP, podSubnet, cniBin string) *KubeNode {
+	t.Helper()
+	cp := StartControlPlane(t, netns, "127.0.0.1")
+	return cp.StartNode(t, NodeSpec{Netns: netns, Name: name, IP: nodeIP, PodSubnet: podSubnet, CNIBin: cniBin})
+}
+
+// ControlPlane is etcd, kube-apiserver, kube-controller-manager and
+// kube-scheduler in one namespace; nodes in others join it.
+type ControlPlane struct {
+	*APIServer
+	kubeBin string
+}
+
+// StartControlPlane starts the control plane in netns, the API server
+// listening on addr (an address of netns that the nodes reach). Extra
+// flags go to the controller manager (node failure detection, for one).
+func StartControlPlane(t *testing.T, netns, addr string, controllerFlags ...string) *ControlPlane {
 	t.Helper()
 	kubeBin := os.Getenv(KubeBinEnv)
 	if kubeBin == "" {
@@ -100,34 +120,53 @@ func StartKubeNode(t *testing.T, netns, name, nodeIP, podSubnet, cniBin string) 
 		}
 	}
 	restoreHost(t)
-	api := StartAPIServer(t, netns)
-	n := &KubeNode{APIServer: api, Name: name, Dir: t.TempDir(), nodeIP: nodeIP, podSubnet: podSubnet, kubeBin: kubeBin}
+	api := StartAPIServerOn(t, netns, addr)
+	startDaemon(t, api.dir, netns, "kube-controller-manager", append([]string{filepath.Join(kubeBin, "kube-controller-manager"),
+		"--kubeconfig=" + api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10257",
+		"--service-account-private-key-file=" + filepath.Join(api.dir, "sa.key"), "--root-ca-file=" + filepath.Join(api.dir, "ca.crt"),
+		"--use-service-account-credentials=false"}, controllerFlags...)...)
+	startDaemon(t, api.dir, netns, "kube-scheduler", filepath.Join(kubeBin, "kube-scheduler"),
+		"--kubeconfig="+api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10259")
+	return &ControlPlane{APIServer: api, kubeBin: kubeBin}
+}
+
+// NodeSpec is one node of a cluster.
+type NodeSpec struct {
+	Netns, Name, IP, PodSubnet string
+	// CNIBin is make build's folder (the cluster network's plugins and
+	// the pause binary come from it).
+	CNIBin string
+	// Kubelet is added to the kubelet's configuration (YAML lines).
+	Kubelet string
+}
+
+// StartNode starts containerd and kubelet for a node in its namespace
+// (which must exist, with forwarding on and a route to the control
+// plane) and waits until the node is Ready.
+func (cp *ControlPlane) StartNode(t *testing.T, spec NodeSpec) *KubeNode {
+	t.Helper()
+	n := &KubeNode{APIServer: cp.APIServer, Name: spec.Name, Dir: t.TempDir(), nodeIP: spec.IP, podSubnet: spec.PodSubnet,
+		kubeBin: cp.kubeBin, nodeNetns: spec.Netns, kubeletExtra: spec.Kubelet}
 	n.Socket = filepath.Join(n.Dir, "containerd.sock")
 	n.MultusLog = filepath.Join(n.Dir, "multus.log")
-	steps := []func() error{func() error { return n.cni(cniBin) }, n.startContainerd, n.importPause}
+	steps := []func() error{func() error { return n.cni(spec.CNIBin) }, n.startContainerd, n.importPause}
 	for _, s := range steps {
 		if err := s(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(n.stop)
-	startDaemon(t, n.Dir, n.Netns, "kube-controller-manager", filepath.Join(kubeBin, "kube-controller-manager"),
-		"--kubeconfig="+api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10257",
-		"--service-account-private-key-file="+filepath.Join(api.dir, "sa.key"), "--root-ca-file="+filepath.Join(api.dir, "ca.crt"),
-		"--use-service-account-credentials=false")
-	startDaemon(t, n.Dir, n.Netns, "kube-scheduler", filepath.Join(kubeBin, "kube-scheduler"),
-		"--kubeconfig="+api.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10259")
 	if err := n.startKubelet(t); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		out, err := n.Kubectl("get", "node", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		out, err := n.Kubectl("get", "node", n.Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
 		if err == nil && out == "True" {
 			break
 		}
 		if syscall.Kill(n.kubelet.Process.Pid, 0) != nil || time.Now().After(deadline) {
-			t.Fatalf("node %s not Ready (%v %s):\n%s", name, err, out, n.tail("kubelet.log", 30))
+			t.Fatalf("node %s not Ready (%v %s):\n%s", n.Name, err, out, n.tail("kubelet.log", 30))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -290,7 +329,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("nsenter", "--net="+Path(n.Netns), "unshare", "--mount", "--propagation", "slave", "sh", "-c", script)
+	cmd := exec.Command("nsenter", "--net="+Path(n.nodeNetns), "unshare", "--mount", "--propagation", "slave", "sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -380,7 +419,8 @@ imageGCLowThresholdPercent: 99
 podLogsDir: /var/log/pods
 resolvConf: ""
 clusterDomain: cluster.local
-`, n.Socket)
+%[2]s
+`, n.Socket, n.kubeletExtra)
 	p := filepath.Join(d, "config.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		return err
@@ -403,10 +443,24 @@ clusterDomain: cluster.local
 	return nil
 }
 
+// Fail makes the node lost to the cluster, as a machine that crashed
+// would be for the control plane: kubelet and containerd are killed
+// without a word. The pods' processes keep running (the test takes the
+// node's links down to cut them off too); the end of the test removes
+// them.
+func (n *KubeNode) Fail() {
+	for _, c := range []*exec.Cmd{n.kubelet, n.containerd} {
+		if c != nil && c.ProcessState == nil {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}
+}
+
 // stop takes the node down: kubelet, every pod's processes and shim,
 // then containerd; the mount namespace goes with the last of them.
 func (n *KubeNode) stop() {
-	if n.kubelet != nil {
+	if n.kubelet != nil && n.kubelet.ProcessState == nil {
 		stopProcess(n.kubelet.Process.Pid)
 		_ = n.kubelet.Wait()
 	}
@@ -415,7 +469,7 @@ func (n *KubeNode) stop() {
 	for _, pid := range n.shims() {
 		killTree(pid)
 	}
-	if n.containerd != nil {
+	if n.containerd != nil && n.containerd.ProcessState == nil {
 		stopProcess(n.containerd.Process.Pid)
 		_ = n.containerd.Wait()
 	}
