@@ -46,6 +46,18 @@ func operatorLog() string { return filepath.Join(nstest.LogDir(), "egress-router
 type cluster struct {
 	*nstest.KubeNode
 	node, ext string
+	// nodes are every node of the cluster (KubeNode is the first).
+	nodes []*nstest.KubeNode
+}
+
+// onNode returns the cluster's node called name.
+func (c *cluster) onNode(name string) *nstest.KubeNode {
+	for _, n := range c.nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return c.KubeNode
 }
 
 // startCluster builds node and ext namespaces and starts a single-node
@@ -84,6 +96,7 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	c.KubeNode = nstest.StartKubeNode(t, c.node, nodeName, nodeIP, podSubnet, bin)
+	c.nodes = []*nstest.KubeNode{c.KubeNode}
 	crd, err := os.ReadFile("local/nad-crd.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +132,11 @@ const installer = "egress-router-cni-installer"
 func (c *cluster) install(t *testing.T, bin string) {
 	t.Helper()
 	ds, image := installerManifest(t)
-	if err := c.ImportImage(buildImage(t, bin, image, t.TempDir())); err != nil {
-		t.Fatal(err)
+	archive := buildImage(t, bin, image, t.TempDir())
+	for _, n := range c.nodes {
+		if err := n.ImportImage(archive); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pol, err := os.ReadFile("kubernetes/policy.yaml")
 	if err != nil {
@@ -129,18 +145,20 @@ func (c *cluster) install(t *testing.T, bin string) {
 	c.Apply(t, string(pol))
 	c.Apply(t, ds)
 	c.rollout(t)
-	for _, f := range installedFiles {
-		if got, want := sha256File(t, c.NodePath(filepath.Join(nstest.NodeCNIBin, f))), sha256File(t, filepath.Join(bin, f)); got != want {
-			t.Errorf("the node's %s is not the image's", f)
-		}
-	}
 	var cm corev1.ConfigMap
 	if err := yaml.UnmarshalStrict(pol, &cm); err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(c.NodePath(filepath.Join(nstest.NodePolicyDir, "policy.json")))
-	if err != nil || string(got) != cm.Data["policy.json"] {
-		t.Errorf("the node's policy file is %q (%v), want the ConfigMap's %q", got, err, cm.Data["policy.json"])
+	for _, n := range c.nodes {
+		for _, f := range installedFiles {
+			if got, want := sha256File(t, n.NodePath(filepath.Join(nstest.NodeCNIBin, f))), sha256File(t, filepath.Join(bin, f)); got != want {
+				t.Errorf("%s's %s is not the image's", n.Name, f)
+			}
+		}
+		got, err := os.ReadFile(n.NodePath(filepath.Join(nstest.NodePolicyDir, "policy.json")))
+		if err != nil || string(got) != cm.Data["policy.json"] {
+			t.Errorf("%s's policy file is %q (%v), want the ConfigMap's %q", n.Name, got, err, cm.Data["policy.json"])
+		}
 	}
 }
 
@@ -302,7 +320,7 @@ func (c *cluster) upgrade(t *testing.T, client, r pod) {
 
 // pod is a running pod as the test sees it.
 type pod struct {
-	name, ip, netns string
+	name, ip, netns, node string
 }
 
 // runningPod waits until the pod matching selector is Ready.
@@ -311,18 +329,18 @@ func (c *cluster) runningPod(t *testing.T, selector string) pod {
 	var p pod
 	c.WaitFor(t, "pod "+selector+" Ready", func() error {
 		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", selector, "-o",
-			`jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+			`jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.status.conditions[?(@.type=="Ready")].status} {.spec.nodeName}{"\n"}{end}`)
 		if err != nil {
 			return err
 		}
 		f := strings.Fields(out)
-		if len(f) != 3 || f[2] != "True" {
+		if len(f) != 4 || f[2] != "True" {
 			return fmt.Errorf("not one Ready pod: %q", out)
 		}
-		p = pod{name: f[0], ip: f[1]}
+		p = pod{name: f[0], ip: f[1], node: f[3]}
 		// After a sandbox is replaced the status may still show the old
 		// sandbox's address for a moment.
-		if p.netns, err = c.PodNetns("egress", p.name); err != nil {
+		if p.netns, err = c.onNode(p.node).PodNetns("egress", p.name); err != nil {
 			return err
 		}
 		eth0, err := nstest.InNS(p.netns, "ip", "-o", "-4", "addr", "show", "eth0")

@@ -349,6 +349,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 	}
 }
 
+// NodeNetns is the node's network namespace (Netns is the control plane's).
+func (n *KubeNode) NodeNetns() string { return n.nodeNetns }
+
 // ImportImage imports an image archive (OCI or docker) into the node's
 // containerd, as a node whose registry the image was pushed to would pull
 // it: pods naming it start without a pull.
