@@ -55,7 +55,8 @@ kube:
 test: deps build kube lint
 	EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
 	@echo "== again with the iptables NAT backend (the run above used nftables, what auto picks)"
-	EGRESS_NAT_BACKEND=iptables EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./plugins/... ./chain/e2e/ ./deploy/
+	@# the two-node failover is Kubernetes' timing and our ADD, the same with either backend: it runs once
+	EGRESS_NAT_BACKEND=iptables EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m -skip TestTwoNodes $(TESTFLAGS) ./plugins/... ./chain/e2e/ ./deploy/
 	EGRESS_NAT_BACKEND=iptables EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) -run TestOurPlugins ./conformance/
 
 ## demo: build, make a small network of namespaces, attach an egress router with cnitool, send traffic

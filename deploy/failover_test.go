@@ -170,7 +170,69 @@ spec:
 	if t.Failed() {
 		return
 	}
+	t.Run("drain", func(t *testing.T) { r, q = drain(t, c, r, q) })
+	if t.Failed() {
+		return
+	}
 	t.Run("failover", func(t *testing.T) { failover(t, c, client, r, q) })
+}
+
+// drain moves the routers off their node as an admin would
+// (kubectl drain) and measures whether the old and the new router pod
+// held the reserved address at the same time: from the new pod's ADD to
+// the old pod's DEL, both from the plugin's log. Then it moves them back,
+// for the failover, and returns them.
+func drain(t *testing.T, c *cluster, r, q pod) (pod, pod) {
+	a, b := c.onNode(r.node), c.nodes[1]
+	log := operatorLog()
+	old := lastID(t, log, 0, "ADD")
+	offset := fileSize(log)
+	start := time.Now()
+	kubectl(t, c, "drain", a.Name, "--ignore-daemonsets", "--timeout=90s")
+	nr := c.runningPod(t, "app=egress-router-cni")
+	if nr.node != b.Name {
+		t.Errorf("the drained router came back on %s, want %s", nr.node, b.Name)
+	}
+	// The old pod let go of the address when its DEL removed the link,
+	// just before the step that removes leftovers.
+	var released time.Duration
+	c.WaitFor(t, "the old router's DEL", func() error {
+		for _, l := range delLines(log, offset) {
+			if !strings.Contains(l, "DEL "+old+" ") {
+				continue
+			}
+			ts, err := time.Parse(time.RFC3339Nano, strings.Fields(l)[0])
+			if err != nil {
+				return err
+			}
+			released = ts.Sub(start) - steps(l)["leftovers"]
+			return nil
+		}
+		return fmt.Errorf("no DEL of %s yet", old)
+	})
+	began, claimed, ended, ok := lastADD(log, offset, start)
+	if !ok {
+		t.Fatal("no ADD of the new router logged")
+	}
+	t.Logf("drain of %s, against its start: the old router let go of the address at %.3f s; the new router's ADD began at %.3f s, "+
+		"took the address at %.3f s and ended at %.3f s", a.Name, released.Seconds(), began.Seconds(), claimed.Seconds(), ended.Seconds())
+	if claimed < released {
+		t.Errorf("the new router pod took the reserved address %.0f ms before the old one let it go", (released-claimed).Seconds()*1000)
+	}
+	// Back to the first node for the failover.
+	kubectl(t, c, "uncordon", a.Name)
+	kubectl(t, c, "cordon", b.Name)
+	kubectl(t, c, "delete", "pod", "-n", "egress", "-l", "app in (egress-router-cni, quiet-router)", "--wait=false")
+	c.WaitFor(t, "routers back on "+a.Name, func() error {
+		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", "app in (egress-router-cni, quiet-router)", "-o",
+			`jsonpath={range .items[*]}{.spec.nodeName} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+		if err != nil || strings.TrimSpace(out) != a.Name+" True\n"+a.Name+" True" {
+			return fmt.Errorf("routers: %q (%v)", out, err)
+		}
+		return nil
+	})
+	kubectl(t, c, "uncordon", b.Name)
+	return c.runningPod(t, "app=egress-router-cni"), c.runningPod(t, "app=quiet-router")
 }
 
 // timeline records when things were first seen, against the failure.
@@ -323,7 +385,7 @@ func failover(t *testing.T, c *cluster, client, r, q pod) {
 	wg.Wait()
 
 	// Our ADD on the new node, from the plugin's log line.
-	addStart, addEnd, ok := lastADD(opLog, opOffset, tl.start)
+	addStart, _, addEnd, ok := lastADD(opLog, opOffset, tl.start)
 	if ok {
 		tl.mu.Lock()
 		tl.at["ADD started"], tl.at["ADD done"] = addStart, addEnd
@@ -391,13 +453,25 @@ func reachable(ext ns.NetNS, ip string) bool {
 	return err == nil || errors.Is(err, syscall.ECONNREFUSED)
 }
 
-var addLine = regexp.MustCompile(`^(\S+) \[info\] egress-router: ADD \S+ net1: .*; ([0-9.]+) ms since start`)
+var (
+	addLine = regexp.MustCompile(`^(\S+) \[info\] egress-router: ADD \S+ net1: .*; ([0-9.]+) ms since start \(([^)]*)\)`)
+	step    = regexp.MustCompile(`(\w+) ([0-9.]+) ms`)
+)
+
+// steps reads a log line's step timings.
+func steps(list string) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, m := range step.FindAllStringSubmatch(list, -1) {
+		ms, _ := strconv.ParseFloat(m[2], 64)
+		out[m[1]] = time.Duration(ms * float64(time.Millisecond))
+	}
+	return out
+}
 
 // lastADD finds egress-router's last ADD logged after offset and returns
-// when it started and ended, against start.
-func lastADD(p string, offset int64, start time.Time) (time.Duration, time.Duration, bool) {
-	var from, to time.Duration
-	found := false
+// when it started, when the interface plugin was started on the address
+// (after the checks and the probe) and when it ended, against start.
+func lastADD(p string, offset int64, start time.Time) (began, claimed, ended time.Duration, found bool) {
 	for _, l := range logSince(p, offset) {
 		m := addLine.FindStringSubmatch(l)
 		if m == nil {
@@ -408,9 +482,11 @@ func lastADD(p string, offset int64, start time.Time) (time.Duration, time.Durat
 		if err != nil || err2 != nil {
 			continue
 		}
-		to = end.Sub(start)
-		from = to - time.Duration(ms*float64(time.Millisecond))
+		ended = end.Sub(start)
+		began = ended - time.Duration(ms*float64(time.Millisecond))
+		st := steps(m[3])
+		claimed = began + st["checks"] + st["probe"]
 		found = true
 	}
-	return from, to, found
+	return began, claimed, ended, found
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strings"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
@@ -41,6 +43,10 @@ type Kernel interface {
 	// NATAvailable reports whether the backend can be used (STATUS).
 	NATAvailable(b nat.Backend) error
 	Announce(netns, ifName string, ips []net.IP) error
+	// AwaitAddresses waits, probing the segment of the node's link
+	// master for window at a time, until no other host holds one of ips,
+	// and fails when one still does at deadline.
+	AwaitAddresses(master string, ips []net.IP, window time.Duration, deadline time.Time) error
 }
 
 // PodKernel is the real Kernel. Removals treat a missing netns as
@@ -209,6 +215,25 @@ func (k PodKernel) RemoveNAT(netns, egress string) error {
 func (PodKernel) NATAvailable(b nat.Backend) error {
 	_, err := nat.Available(b)
 	return err
+}
+
+// AwaitAddresses probes from the node's namespace, where this process
+// runs: the master is the node's link.
+func (PodKernel) AwaitAddresses(master string, ips []net.IP, window time.Duration, deadline time.Time) error {
+	held, err := announce.WaitFree(master, ips, window, deadline)
+	if err != nil {
+		return cnierr.IO("%v", err)
+	}
+	if len(held) > 0 {
+		var who []string
+		for _, h := range held {
+			who = append(who, fmt.Sprintf("%s by %s", h.IP, h.MAC))
+		}
+		return types.NewError(types.ErrTryAgainLater, fmt.Sprintf("reserved address still held on the segment of %q: %s; "+
+			"another pod (or host) answers for it, and ADD waited %s for it to let go", master, strings.Join(who, ", "),
+			time.Until(deadline).Round(time.Second)), "")
+	}
+	return nil
 }
 
 // Announce sends from inside the pod: its raw sockets must be opened

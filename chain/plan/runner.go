@@ -29,6 +29,10 @@ type Runner struct {
 	Log *logging.Logger
 	// Start is when the plugin started, for the step timings.
 	Start time.Time
+	// Probe is how long ADD listens for another holder of a reserved
+	// IPv4 address before the interface plugin takes it (0: it does not
+	// ask); Handover is how long it waits for that holder to let go.
+	Probe, Handover time.Duration
 }
 
 func (r Runner) kernel() Kernel {
@@ -96,6 +100,17 @@ func (r Runner) Add(ctx context.Context, p Plan) (out Outcome, err error) {
 		if err != nil {
 			return out, err
 		}
+		out.Timings.mark("checks")
+		// Two pods must never hold a reserved address at once. A
+		// Deployment replaces an evicted pod (a drain) while the old one
+		// is still being deleted, so the new one waits here until no
+		// host on the master's segment answers for the address.
+		if r.Probe > 0 && len(p.Announce) > 0 && p.Interface.Conf.Master != "" {
+			if err := k.AwaitAddresses(p.Interface.Conf.Master, p.Announce, r.Probe, time.Now().Add(r.Handover)); err != nil {
+				return out, err
+			}
+			out.Timings.mark("probe")
+		}
 		// Whatever the delegate made before failing is its to remove. Its
 		// DEL can itself fail (macvlan stops at a missing IPAM plugin), so
 		// the link, which did not exist before this ADD, goes too.
@@ -108,7 +123,6 @@ func (r Runner) Add(ctx context.Context, p Plan) (out Outcome, err error) {
 			// link and renaming it leaves it under a temporary name.
 			return k.RemoveLeftovers(p.Pod.Netns)
 		})
-		out.Timings.mark("checks")
 		got, err := invoke.DelegateAdd(ctx, typ, conf, r.Exec)
 		out.Timings.mark(typ)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
@@ -104,6 +105,9 @@ func (k *fakeKernel) RemoveNAT(_, egress string) error { return k.do("remove-nat
 func (k *fakeKernel) NATAvailable(b nat.Backend) error { return k.do("nat-available " + string(b)) }
 func (k *fakeKernel) Announce(_, _ string, ips []net.IP) error {
 	return k.do(fmt.Sprintf("announce %v", ips))
+}
+func (k *fakeKernel) AwaitAddresses(master string, ips []net.IP, _ time.Duration, _ time.Time) error {
+	return k.do(fmt.Sprintf("await %s %v", master, ips))
 }
 
 const netns = "/var/run/netns/pod"
@@ -437,4 +441,29 @@ func TestStatusAndGC(t *testing.T) {
 	if err := (Runner{}).GC(context.Background(), nil, valid); err != nil {
 		t.Errorf("GC without an interface plugin: %v", err)
 	}
+}
+
+// With a probe, ADD asks the segment before the interface plugin takes
+// the address; a holder that does not let go fails ADD with nothing made.
+func TestAddAwaitsTheAddress(t *testing.T) {
+	rg := newRig()
+	rg.r.Probe, rg.r.Handover = 20*time.Millisecond, time.Second
+	out, err := rg.r.Add(context.Background(), routerPlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg.want(t, "ifname-free net1", "await ens4 [192.168.12.99]", "macvlan ADD", "add-routes", "add-nat", "announce [192.168.12.99]")
+	if !strings.Contains(out.Timings.String(), "probe") {
+		t.Errorf("timings %q: no probe step", out.Timings)
+	}
+
+	rg = newRig()
+	rg.r.Probe, rg.r.Handover = 20*time.Millisecond, time.Second
+	rg.k.fail["await ens4 [192.168.12.99]"] = types.NewError(types.ErrTryAgainLater, "reserved address still held", "")
+	_, err = rg.r.Add(context.Background(), routerPlan())
+	var te *types.Error
+	if !errors.As(err, &te) || te.Code != types.ErrTryAgainLater {
+		t.Errorf("err %v: want code 11", err)
+	}
+	rg.want(t, "ifname-free net1", "await ens4 [192.168.12.99]")
 }

@@ -203,7 +203,8 @@ func (c commands) lock(env config.Env) (func(), error) {
 
 // runner carries out plans with children bounded by the policy.
 func (c commands) runner(pol *policy.Policy, log *logging.Logger) plan.Runner {
-	return plan.Runner{Exec: &plan.BoundedExec{Timeout: pol.ChildTimeout()}, Log: log, Start: start, Pods: c.pods}
+	return plan.Runner{Exec: &plan.BoundedExec{Timeout: pol.ChildTimeout()}, Log: log, Start: start, Pods: c.pods,
+		Probe: pol.AddressProbe(), Handover: pol.ChildTimeout()}
 }
 
 // open returns the configured logger. A log_file goes into the policy's

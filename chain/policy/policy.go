@@ -79,6 +79,10 @@ type Policy struct {
 	// LockDir holds the per-pod lock files that keep two calls for one
 	// pod from running at once.
 	LockDir string `json:"lockDir,omitempty"`
+	// AddressProbeMillis is how long egress-router's ADD listens for
+	// another host holding a reserved IPv4 address on the master's
+	// segment before it takes it (default 20; 0 takes it unasked).
+	AddressProbeMillis *int `json:"addressProbeMillis,omitempty"`
 
 	egressSubnets []*net.IPNet
 	namespaces    map[string]limits
@@ -198,7 +202,23 @@ func (p *Policy) complete() error {
 	if p.ChildTimeoutSeconds < 0 || p.ChildTimeoutSeconds > 600 {
 		return fmt.Errorf("childTimeoutSeconds %d: want 1 to 600", p.ChildTimeoutSeconds)
 	}
+	if p.AddressProbeMillis != nil && (*p.AddressProbeMillis < 0 || *p.AddressProbeMillis > 1000) {
+		return fmt.Errorf("addressProbeMillis %d: want 0 to 1000", *p.AddressProbeMillis)
+	}
 	return nil
+}
+
+// DefaultAddressProbe is how long ADD listens for another holder of a
+// reserved address: ARP answers on a LAN take well under a millisecond.
+const DefaultAddressProbe = 20 * time.Millisecond
+
+// AddressProbe is how long ADD listens for another holder of a reserved
+// address before it takes it; 0 is not at all.
+func (p *Policy) AddressProbe() time.Duration {
+	if p.AddressProbeMillis != nil {
+		return time.Duration(*p.AddressProbeMillis) * time.Millisecond
+	}
+	return DefaultAddressProbe
 }
 
 // subnets parses CIDRs, or single addresses as host prefixes.

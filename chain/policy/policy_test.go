@@ -120,6 +120,8 @@ func TestParseRefuses(t *testing.T) {
 		`{"namespaces": {"a": {"destinations": ["x"]}}}`: `namespaces["a"].destinations[0] "x"`,
 		`{"otherNamespaces": "maybe"}`:                   "want allow or deny",
 		`{"childTimeoutSeconds": 9999}`:                  "want 1 to 600",
+		`{"addressProbeMillis": -1}`:                     "addressProbeMillis -1: want 0 to 1000",
+		`{"addressProbeMillis": 5000}`:                   "addressProbeMillis 5000: want 0 to 1000",
 		`{} {}`:                                          "not a policy",
 		`[]`:                                             "not a policy",
 	} {
@@ -158,5 +160,21 @@ func TestLoad(t *testing.T) {
 	os.WriteFile(path, []byte(`{"masters": "ens4"}`), 0o600)
 	if _, err := Load(); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("bad file: %v", err)
+	}
+}
+
+func TestAddressProbe(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		`{}`:                         DefaultAddressProbe,
+		`{"addressProbeMillis": 0}`:  0,
+		`{"addressProbeMillis": 50}`: 50 * time.Millisecond,
+	} {
+		p, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := p.AddressProbe(); got != want {
+			t.Errorf("%s: AddressProbe() = %v, want %v", in, got, want)
+		}
 	}
 }

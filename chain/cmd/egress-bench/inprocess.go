@@ -48,15 +48,17 @@ func logged(conf map[string]any, file string) map[string]any {
 // command and the step list.
 var timedLine = regexp.MustCompile(`\] (egress-[a-z]+): (ADD|DEL) .*; ([0-9.]+) ms since start \(([^)]*)\)$`)
 
-// delegates are the steps that run another process.
-var delegates = map[string]bool{"macvlan": true, "ipvlan": true}
+// notOurs are the steps that are not our Go code at work: the interface
+// plugins run in a process of their own, and the address probe listens
+// on the segment for the policy's window (addressProbeMillis).
+var notOurs = map[string]bool{"macvlan": true, "ipvlan": true, "probe": true}
 
 // callWork is one call's in-process work: the steps of ours, by name.
 type callWork struct {
 	plugin, cmd string
 	names       []string           // steps in the order they ran
 	steps       map[string]float64 // ms
-	ours        float64            // ms: total minus delegate steps
+	ours        float64            // ms: total minus the notOurs steps
 }
 
 // readWork parses a form's log file.
@@ -93,7 +95,7 @@ func readWork(path string) ([]callWork, error) {
 				cw.names = append(cw.names, name)
 			}
 			cw.steps[name] += v
-			if delegates[name] {
+			if notOurs[name] {
 				cw.ours -= v
 			}
 		}
