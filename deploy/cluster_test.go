@@ -67,25 +67,7 @@ func startCluster(t *testing.T) *cluster {
 	bin := nstest.BinDir(t)
 	prefix := fmt.Sprintf("k8s%d-", os.Getpid()%100000)
 	c := &cluster{node: prefix + "node", ext: prefix + "ext"}
-	// The machine's own namespace must come out as it went in (kubelet
-	// would add iptables chains there if it ran outside the node netns).
-	root := nstest.MustTake(t, "")
-	t.Cleanup(func() { root.Unchanged(t, "", "after the cluster stopped") })
-	t.Cleanup(func() {
-		for _, n := range []string{c.node, c.ext} {
-			if err := nsutil.Del(n); err != nil {
-				t.Errorf("removing %s: %v", n, err)
-			}
-		}
-	})
-	for _, n := range []string{c.node, c.ext} {
-		if err := nsutil.Add(n); err != nil {
-			t.Fatal(err)
-		}
-		if err := nsutil.Sysctls(n, nsutil.Forwarding); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeNamespaces(t, c.node, c.ext)
 	if err := nsutil.IP(c.node, "link add ens4 type veth peer name ext1 netns "+c.ext,
 		"addr add 192.168.12.2/24 dev ens4", "addr add 192.168.3.2/24 dev ens4", "link set ens4 up"); err != nil {
 		t.Fatal(err)
@@ -97,14 +79,7 @@ func startCluster(t *testing.T) *cluster {
 	}
 	c.KubeNode = nstest.StartKubeNode(t, c.node, nodeName, nodeIP, podSubnet, bin)
 	c.nodes = []*nstest.KubeNode{c.KubeNode}
-	crd, err := os.ReadFile("local/nad-crd.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Apply(t, string(crd))
-	if _, err := c.Kubectl("wait", "--for=condition=Established", "crd/network-attachment-definitions.k8s.cni.cncf.io", "--timeout=30s"); err != nil {
-		t.Fatal(err)
-	}
+	c.applyCRD(t)
 	c.install(t, bin)
 	c.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: egress}\n")
 	for _, f := range []string{"rbac.yaml", "nad-single.yaml", "nad-conflist.yaml", "nad-operator.yaml"} {
@@ -119,6 +94,45 @@ func startCluster(t *testing.T) *cluster {
 		return err
 	})
 	return c
+}
+
+// makeNamespaces makes the test's namespaces with forwarding on, and
+// removes them when the test ends; the machine's own namespace must come
+// out as it went in (kubelet would add iptables chains there if it ran
+// outside the node's).
+func makeNamespaces(t *testing.T, names ...string) {
+	t.Helper()
+	root := nstest.MustTake(t, "")
+	t.Cleanup(func() { root.Unchanged(t, "", "after the cluster stopped") })
+	t.Cleanup(func() {
+		for _, n := range names {
+			if err := nsutil.Del(n); err != nil {
+				t.Errorf("removing %s: %v", n, err)
+			}
+		}
+	})
+	for _, n := range names {
+		if err := nsutil.Add(n); err != nil {
+			t.Fatal(err)
+		}
+		if err := nsutil.Sysctls(n, nsutil.Forwarding); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// applyCRD applies the NetworkAttachmentDefinition CRD a Multus install
+// would create, and waits until it serves.
+func (c *cluster) applyCRD(t *testing.T) {
+	t.Helper()
+	crd, err := os.ReadFile("local/nad-crd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Apply(t, string(crd))
+	if _, err := c.Kubectl("wait", "--for=condition=Established", "crd/network-attachment-definitions.k8s.cni.cncf.io", "--timeout=30s"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // installer is the installer DaemonSet deploy/kubernetes names.

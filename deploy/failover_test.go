@@ -49,23 +49,7 @@ func startTwoNodes(t *testing.T) *cluster {
 		names = append(names, fmt.Sprintf("%sn%d", prefix, i))
 	}
 	c := &cluster{node: names[2], ext: ext}
-	root := nstest.MustTake(t, "")
-	t.Cleanup(func() { root.Unchanged(t, "", "after the cluster stopped") })
-	t.Cleanup(func() {
-		for _, n := range names {
-			if err := nsutil.Del(n); err != nil {
-				t.Errorf("removing %s: %v", n, err)
-			}
-		}
-	})
-	for _, n := range names {
-		if err := nsutil.Add(n); err != nil {
-			t.Fatal(err)
-		}
-		if err := nsutil.Sysctls(n, nsutil.Forwarding); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeNamespaces(t, names...)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -98,12 +82,7 @@ func startTwoNodes(t *testing.T) *cluster {
 			PodSubnet: n.podSubnet, CNIBin: bin, Kubelet: kubelet}))
 	}
 	c.KubeNode = c.nodes[0]
-	crd, err := os.ReadFile("local/nad-crd.yaml")
-	must(err)
-	c.Apply(t, string(crd))
-	if _, err := c.Kubectl("wait", "--for=condition=Established", "crd/network-attachment-definitions.k8s.cni.cncf.io", "--timeout=30s"); err != nil {
-		t.Fatal(err)
-	}
+	c.applyCRD(t)
 	c.install(t, bin)
 	c.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: egress}\n")
 	nad, err := os.ReadFile("kubernetes/nad-operator.yaml")
@@ -287,82 +266,56 @@ func failover(t *testing.T, c *cluster, client, r, q pod) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	conns, failed := 0, 0
-	wg.Add(3)
 	// The client: a new connection through the router every 100 ms.
-	go func() {
-		defer wg.Done()
-		cn, err := ns.GetNS(client.netns)
+	cn, err := ns.GetNS(client.netns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	every(&wg, done, 100*time.Millisecond, func() {
+		ip, _ := target.Load("ip")
+		saw, err := quickAsk(cn, ip.(string)+":8080")
+		conns++
+		if err != nil || nstest.SourceIP(saw) != operatorIP {
+			failed++
+		} else if ip != r.ip {
+			tl.mark("client through the new router")
+		}
+	})
+	// The gateway: does it reach each reserved address at its new MAC?
+	every(&wg, done, 50*time.Millisecond, func() {
+		for _, ip := range []string{operatorIP, quietIP} {
+			if reachable(ext, ip) {
+				tl.mark("gateway reaches " + ip)
+			}
+		}
+	})
+	// The control plane, as kubectl sees it.
+	every(&wg, done, 200*time.Millisecond, func() {
+		if out, err := c.Kubectl("get", "node", a.Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); err == nil && out != "True" {
+			tl.mark("node not ready")
+		}
+		out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", "app=egress-router-cni", "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.metadata.deletionTimestamp} {.status.podIP} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
 		if err != nil {
-			t.Error(err)
 			return
 		}
-		defer cn.Close()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			ip, _ := target.Load("ip")
-			saw, err := quickAsk(cn, ip.(string)+":8080")
-			conns++
-			if err == nil && nstest.SourceIP(saw) == operatorIP {
-				if ip != r.ip {
-					tl.mark("client through the new router")
-				}
-			} else {
-				failed++
-			}
-		}
-	}()
-	// The gateway: reaches each reserved address at its new MAC?
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			for _, ip := range []string{operatorIP, quietIP} {
-				if reachable(ext, ip) {
-					tl.mark("gateway reaches " + ip)
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			// name node [deletionTimestamp] [podIP] [Ready]: a timestamp
+			// has a T, an address does not.
+			f := strings.Fields(l)
+			switch {
+			case len(f) >= 3 && f[0] == r.name && strings.Contains(f[2], "T"):
+				tl.mark("old router pod evicted")
+			case len(f) >= 2 && f[0] != r.name:
+				tl.mark("new router pod scheduled")
+				if len(f) == 4 && f[3] == "True" {
+					target.Store("ip", f[2])
+					tl.mark("new router pod ready")
 				}
 			}
 		}
-	}()
-	// The control plane, as kubectl sees it.
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			if out, err := c.Kubectl("get", "node", a.Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); err == nil && out != "True" {
-				tl.mark("node not ready")
-			}
-			out, err := c.Kubectl("get", "pod", "-n", "egress", "-l", "app=egress-router-cni", "-o",
-				`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.metadata.deletionTimestamp} {.status.podIP} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
-			if err != nil {
-				continue
-			}
-			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-				f := strings.Fields(l)
-				switch {
-				case len(f) >= 3 && f[0] == r.name && strings.Contains(f[2], "T"):
-					tl.mark("old router pod evicted")
-				case len(f) >= 2 && f[0] != r.name && f[1] != "":
-					tl.mark("new router pod scheduled")
-					if len(f) == 4 && f[3] == "True" {
-						target.Store("ip", f[2])
-						tl.mark("new router pod ready")
-					}
-				}
-			}
-		}
-	}()
+	})
 
 	// The failure: the node's kubelet and containerd die and its links
 	// go down; the pods on it live on, cut off.
@@ -412,6 +365,22 @@ func failover(t *testing.T, c *cluster, client, r, q pod) {
 	if ok1 && ok2 && announced-done2 > 2*time.Second {
 		t.Errorf("the gateway reached the announced address %v after the ADD: the announcement did not move it", announced-done2)
 	}
+}
+
+// every runs f every d on a goroutine of its own until done closes.
+func every(wg *sync.WaitGroup, done <-chan struct{}, d time.Duration, f func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(d):
+			}
+			f()
+		}
+	}()
 }
 
 func kubectl(t *testing.T, c *cluster, args ...string) {
