@@ -398,13 +398,19 @@ spec:
 }
 
 // inPod runs a command in a pod's network namespace.
+// Only its standard output is kept: ip writes warnings to stderr while it
+// lists (a peer netns another test is deleting at that moment), which are
+// not the pod's state.
 func inPod(t *testing.T, netns string, argv ...string) string {
 	t.Helper()
-	out, err := nstest.InNS(netns, argv...)
+	var stderr strings.Builder
+	cmd := exec.Command("nsenter", append([]string{"--net=" + nstest.Path(netns)}, argv...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s in %s: %v: %s", strings.Join(argv, " "), netns, err, stderr.String())
 	}
-	return out
+	return string(out)
 }
 
 var macLine = regexp.MustCompile(`link/ether \S+`)
