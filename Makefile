@@ -48,7 +48,7 @@ image: deps build
 	@bash deploy/local/image.sh $(BIN) $(IMAGE) $(BIN)/egress-router-cni.tar
 
 ## test: every test, with real namespaces, links, iptables and the real binaries (root)
-## kube: build Kubernetes and Multus once into $(KUBE_BIN) (the ipConfig tests and the single-node cluster test run them with Debian's etcd and containerd)
+## kube: build Kubernetes (with kube-proxy) and Multus once into $(KUBE_BIN) (the ipConfig tests and the cluster tests run them with Debian's etcd and containerd)
 kube:
 	@bash deploy/local/kube-build.sh $(KUBE_BIN)
 

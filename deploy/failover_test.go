@@ -82,6 +82,11 @@ func startTwoNodes(t *testing.T) *cluster {
 			PodSubnet: n.podSubnet, CNIBin: bin, Kubelet: kubelet}))
 	}
 	c.KubeNode = c.nodes[0]
+	// Services: the client reaches the router through its cluster IP,
+	// which kube-proxy on the client's node sends to wherever it runs.
+	for _, n := range c.nodes {
+		n.StartProxy(t, "10.128.0.0/14")
+	}
 	c.applyCRD(t)
 	c.install(t, bin)
 	c.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: egress}\n")
@@ -141,10 +146,19 @@ spec:
 `, b.Name, nstest.PauseImage))
 	client := c.runningPod(t, "test=client")
 
+	svc := serviceIP(t, c)
 	t.Run("across nodes", func(t *testing.T) {
 		if got := ask(t, client.netns, "tcp", r.ip+":8080"); got != operatorIP {
-			t.Errorf("a client on %s through the router on %s: the server saw %s, want %s", b.Name, a.Name, got, operatorIP)
+			t.Errorf("a client on %s through the router pod on %s: the server saw %s, want %s", b.Name, a.Name, got, operatorIP)
 		}
+		// kube-proxy programs the Service a moment after its endpoint.
+		c.WaitFor(t, "the Service's cluster IP "+svc, func() error {
+			saw, err := nstest.Ask(client.netns, "tcp", net.JoinHostPort(svc, "8080"))
+			if err != nil || nstest.SourceIP(saw) != operatorIP {
+				return fmt.Errorf("through %s: saw %q, %v", svc, saw, err)
+			}
+			return nil
+		})
 	})
 	if t.Failed() {
 		return
@@ -153,7 +167,17 @@ spec:
 	if t.Failed() {
 		return
 	}
-	t.Run("failover", func(t *testing.T) { failover(t, c, client, r, q) })
+	t.Run("failover", func(t *testing.T) { failover(t, c, client, svc, r) })
+}
+
+// serviceIP is router.yaml's Service's cluster IP.
+func serviceIP(t *testing.T, c *cluster) string {
+	t.Helper()
+	out, err := c.Kubectl("get", "service", "-n", "egress", "app-egress", "-o", "jsonpath={.spec.clusterIP}")
+	if err != nil || net.ParseIP(out) == nil {
+		t.Fatalf("the router's Service has no cluster IP: %q %v", out, err)
+	}
+	return out
 }
 
 // drain moves the routers off their node as an admin would
@@ -238,7 +262,7 @@ func (tl *timeline) get(what string) (time.Duration, bool) {
 
 // failover makes the routers' node fail and waits until the router works
 // again from the other node, recording each step.
-func failover(t *testing.T, c *cluster, client, r, q pod) {
+func failover(t *testing.T, c *cluster, client pod, svc string, r pod) {
 	a := c.onNode(r.node)
 	ext, err := ns.GetNS(nstest.Path(c.ext))
 	if err != nil {
@@ -261,25 +285,32 @@ func failover(t *testing.T, c *cluster, client, r, q pod) {
 	opOffset := fileSize(opLog)
 
 	tl := &timeline{at: map[string]time.Duration{}}
-	var target sync.Map // the router pod's address the client uses
-	target.Store("ip", r.ip)
+	// The failure: the node's kubelet and containerd die and its links
+	// go down; the pods on it live on, cut off.
+	tl.start = time.Now()
+	a.Fail()
+	if err := nsutil.IP(a.NodeNetns(), "link set ens4 down"); err != nil {
+		t.Error(err)
+	}
+	// From here on the old pods are cut off: every answer the samplers
+	// get comes from the new ones.
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	conns, failed := 0, 0
-	// The client: a new connection through the router every 100 ms.
+	// The client: a new connection through the router's Service every
+	// 100 ms.
 	cn, err := ns.GetNS(client.netns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cn.Close()
 	every(&wg, done, 100*time.Millisecond, func() {
-		ip, _ := target.Load("ip")
-		saw, err := quickAsk(cn, ip.(string)+":8080")
+		saw, err := quickAsk(cn, net.JoinHostPort(svc, "8080"))
 		conns++
 		if err != nil || nstest.SourceIP(saw) != operatorIP {
 			failed++
-		} else if ip != r.ip {
-			tl.mark("client through the new router")
+		} else {
+			tl.mark("client through the Service again")
 		}
 	})
 	// The gateway: does it reach each reserved address at its new MAC?
@@ -310,23 +341,15 @@ func failover(t *testing.T, c *cluster, client, r, q pod) {
 			case len(f) >= 2 && f[0] != r.name:
 				tl.mark("new router pod scheduled")
 				if len(f) == 4 && f[3] == "True" {
-					target.Store("ip", f[2])
 					tl.mark("new router pod ready")
 				}
 			}
 		}
 	})
 
-	// The failure: the node's kubelet and containerd die and its links
-	// go down; the pods on it live on, cut off.
-	tl.start = time.Now()
-	a.Fail()
-	if err := nsutil.IP(a.NodeNetns(), "link set ens4 down"); err != nil {
-		t.Error(err)
-	}
 	deadline := time.Now().Add(150 * time.Second)
 	for time.Now().Before(deadline) {
-		_, ok1 := tl.get("client through the new router")
+		_, ok1 := tl.get("client through the Service again")
 		_, ok2 := tl.get("gateway reaches " + operatorIP)
 		_, ok3 := tl.get("gateway reaches " + quietIP)
 		if ok1 && ok2 && ok3 {
@@ -345,7 +368,7 @@ func failover(t *testing.T, c *cluster, client, r, q pod) {
 		tl.mu.Unlock()
 	}
 	steps := []string{"node not ready", "old router pod evicted", "new router pod scheduled", "ADD started", "ADD done",
-		"gateway reaches " + operatorIP, "new router pod ready", "client through the new router", "gateway reaches " + quietIP}
+		"gateway reaches " + operatorIP, "new router pod ready", "client through the Service again", "gateway reaches " + quietIP}
 	var report []string
 	for _, s := range steps {
 		d, ok := tl.get(s)
@@ -357,7 +380,7 @@ func failover(t *testing.T, c *cluster, client, r, q pod) {
 		report = append(report, fmt.Sprintf("%-40s %6.1f s", s, d.Seconds()))
 	}
 	t.Logf("failover of the router from %s (%d connections every 100 ms, %d failed):\n%s", a.Name, conns, failed, strings.Join(report, "\n"))
-	if d, ok := tl.get("client through the new router"); ok && d > 60*time.Second {
+	if d, ok := tl.get("client through the Service again"); ok && d > 60*time.Second {
 		t.Errorf("downtime %v: more than the grace period and tolerations allow", d)
 	}
 	announced, ok1 := tl.get("gateway reaches " + operatorIP)

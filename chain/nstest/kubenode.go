@@ -349,6 +349,34 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 	}
 }
 
+// StartProxy runs kube-proxy (nftables mode) in the node's namespace, so
+// Services' cluster IPs work from its pods. It leaves the kernel's
+// conntrack limits and timeouts alone: those are global, not the node
+// namespace's.
+func (n *KubeNode) StartProxy(t *testing.T, clusterCIDR string) {
+	t.Helper()
+	bin := filepath.Join(n.kubeBin, "kube-proxy")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s: %v (make kube builds it)", bin, err)
+	}
+	cfg := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: %q}
+mode: nftables
+clusterCIDR: %s
+hostnameOverride: %s
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+`, n.Kubeconfig, clusterCIDR, n.Name)
+	p := filepath.Join(n.Dir, "kube-proxy.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, n.Dir, n.nodeNetns, "kube-proxy", bin, "--config="+p, "--v=2")
+}
+
 // NodeNetns is the node's network namespace (Netns is the control plane's).
 func (n *KubeNode) NodeNetns() string { return n.nodeNetns }
 

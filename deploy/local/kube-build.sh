@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, once, into a cache folder, the Kubernetes parts the tests run:
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
-# kubectl v1.36.3 from k8s.io/kubernetes, and the Multus thin plugin v4.3.0.
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
+# kube-proxy and kubectl v1.36.3 from k8s.io/kubernetes, and the Multus
+# thin plugin v4.3.0.
 # A cold build takes several minutes; a warm run returns at once.
 # The proxy here refuses version lists, so everything is pinned in scratch
 # modules (the staging modules with replace directives).
@@ -9,7 +10,7 @@ set -euo pipefail
 OUT=${1:?usage: kube-build.sh CACHE_DIR}
 K8S=1.36.3
 MULTUS=4.3.0
-STAMP="k8s=$K8S multus=$MULTUS"
+STAMP="k8s=$K8S multus=$MULTUS with kube-proxy"
 if [ "$(cat "$OUT/versions" 2>/dev/null)" = "$STAMP" ]; then
   exit 0
 fi
@@ -34,7 +35,8 @@ echo "kube-build: building Kubernetes v$K8S and Multus v$MULTUS into $OUT (once;
 ver="-X k8s.io/component-base/version.gitVersion=v$K8S -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${K8S#1.}"
 go build -mod=mod -trimpath -ldflags "-s -w $ver" -o "$OUT/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubectl
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
+  k8s.io/kubernetes/cmd/kubectl
 
 cd "$OUT/src/multus"
 printf 'module egress-router/multus-build\n%s\nrequire gopkg.in/k8snetworkplumbingwg/multus-cni.v4 v%s\n' "$goline" "$MULTUS" > go.mod
