@@ -186,6 +186,7 @@ func TestDryRunSeed001(t *testing.T) {
     ]
   }
 }
+# handover: first, ARP probes for 192.168.12.99 on the master; ADD waits while another host answers (node policy: addressProbeMillis, childTimeoutSeconds)
 
 # routes in the pod, main table, proto 69; eth0's default routes move to table 17746
 192.168.12.1 dev net1 scope link

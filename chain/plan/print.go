@@ -29,6 +29,16 @@ func (p Plan) Print(w io.Writer) error {
 			master += " (" + p.Interface.MasterHow + ")"
 		}
 		fmt.Fprintf(w, "# interface: upstream %s with static IPAM, master %s\n%s\n", p.Interface.Conf.Type, master, ic)
+		var v4 []string
+		for _, ip := range p.Announce {
+			if ip.To4() != nil {
+				v4 = append(v4, ip.String())
+			}
+		}
+		if len(v4) > 0 {
+			fmt.Fprintf(w, "# handover: first, ARP probes for %s on the master; ADD waits while another host answers "+
+				"(node policy: addressProbeMillis, childTimeoutSeconds)\n", strings.Join(v4, ", "))
+		}
 	}
 	if p.Routes != nil {
 		rp := p.Routes
