@@ -3,6 +3,7 @@ package policy
 import (
 	"net"
 	"testing"
+	"time"
 )
 
 // FuzzParse: any file is a policy or an error; an accepted policy answers
@@ -13,7 +14,8 @@ func FuzzParse(f *testing.F) {
 		`{}`,
 		`{"logDir": "/var/log/er", "kubeconfigs": ["/etc/k.conf"], "configMapNamespaces": ["*"], "masters": ["ens4"], "passthru": true,
 		  "egressSubnets": ["192.168.12.0/24", "fd00:12::/64", "10.0.0.1"], "namespaces": {"a": {"addresses": ["192.168.12.96/28"], "destinations": ["0.0.0.0/0"]}},
-		  "otherNamespaces": "deny", "childTimeoutSeconds": 5}`,
+		  "otherNamespaces": "deny", "childTimeoutSeconds": 5, "addressProbeMillis": 0}`,
+		`{"addressProbeMillis": 1000}`, `{"addressProbeMillis": -5}`, `{"addressProbeMillis": null}`,
 		`{"logdir": "/x"}`, `{"masters": "ens4"}`, `{"a": 1, "a": 2}`, `[]`, `null`,
 	} {
 		f.Add([]byte(s))
@@ -35,6 +37,9 @@ func FuzzParse(f *testing.F) {
 		_ = p.CheckNamespace("b")
 		_ = p.HostPrefixes(a.IP, nil)
 		_ = p.AllowsMaster("lo")
+		if d := p.AddressProbe(); d < 0 || d > time.Second {
+			t.Fatalf("address probe %s", d)
+		}
 		if p.ChildTimeout() <= 0 {
 			t.Fatalf("timeout %s", p.ChildTimeout())
 		}
