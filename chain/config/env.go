@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
 
 	"github.com/egress-router/egress-router/chain/netx"
 	"github.com/egress-router/egress-router/chain/plan"
@@ -31,19 +32,10 @@ type Env struct {
 	Pods *netx.Pods
 }
 
-// pod opens the pod's netns, shared through Pods when the command keeps
-// them; done closes what was opened only for this look.
-func (e Env) pod() (pod *netx.Pod, done func(), err error) {
-	ps, done := e.Pods, func() {}
-	if ps == nil {
-		ps = &netx.Pods{}
-		done = ps.Close
-	}
-	if pod, err = ps.Open(e.Netns); err != nil {
-		done()
-		return nil, nil, err
-	}
-	return pod, done, nil
+// podNetlink runs f with the pod's netlink handle, the command's shared
+// one when it keeps its pods (Pods).
+func (e Env) podNetlink(f func(netlinksafe.Handle) error) error {
+	return e.Pods.Netlink(e.Netns, false, f)
 }
 
 // policy is the node's policy, the default one when none was loaded.

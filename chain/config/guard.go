@@ -96,36 +96,30 @@ type podFacts struct {
 // family.
 func guardPod(env Env, cluster, field string, addrs []*net.IPNet) (podFacts, error) {
 	var facts podFacts
-	pod, done, err := env.pod()
-	if err != nil {
-		return facts, err
-	}
-	defer done()
-	h, err := pod.Netlink()
-	if err != nil {
-		return facts, cnierr.IO("%v", err)
-	}
-	l, err := h.LinkByName(cluster)
-	if err != nil {
-		return facts, cnierr.Config("clusterInterface %q not found in the pod: %v; the cluster network must be attached before the egress one", cluster, err)
-	}
-	have, err := netx.AddrList(h, l, netlink.FAMILY_ALL)
-	if err != nil {
-		return facts, cnierr.IO("failed to list the addresses of %q in the pod: %v", cluster, err)
-	}
-	for _, a := range have {
-		if a.IPNet == nil || a.IP.IsLinkLocalUnicast() {
-			continue
+	err := env.podNetlink(func(h netlinksafe.Handle) error {
+		l, err := h.LinkByName(cluster)
+		if err != nil {
+			return cnierr.Config("clusterInterface %q not found in the pod: %v; the cluster network must be attached before the egress one", cluster, err)
 		}
-		subnet := &net.IPNet{IP: a.IP.Mask(a.Mask), Mask: a.Mask}
-		facts.clusterSubnets = append(facts.clusterSubnets, subnet)
-		for _, mine := range addrs {
-			if subnet.Contains(mine.IP) {
-				return facts, cnierr.Config("%s %q: lies in the subnet %s of the pod's cluster interface %s", field, mine, subnet, cluster)
+		have, err := netx.AddrList(h, l, netlink.FAMILY_ALL)
+		if err != nil {
+			return cnierr.IO("failed to list the addresses of %q in the pod: %v", cluster, err)
+		}
+		for _, a := range have {
+			if a.IPNet == nil || a.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			subnet := &net.IPNet{IP: a.IP.Mask(a.Mask), Mask: a.Mask}
+			facts.clusterSubnets = append(facts.clusterSubnets, subnet)
+			for _, mine := range addrs {
+				if subnet.Contains(mine.IP) {
+					return cnierr.Config("%s %q: lies in the subnet %s of the pod's cluster interface %s", field, mine, subnet, cluster)
+				}
 			}
 		}
-	}
-	return facts, guardFamilies(h, env.IfName, field, addrs)
+		return guardFamilies(h, env.IfName, field, addrs)
+	})
+	return facts, err
 }
 
 // guardFamilies refuses an attachment whose family another attachment

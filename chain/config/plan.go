@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/nat"
 	"github.com/egress-router/egress-router/chain/plan"
@@ -77,23 +79,18 @@ func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 // parent in another netns (link-netnsid set) is the master on the node;
 // one in the pod itself says nothing about the node.
 func parentIndex(env Env, ifName string) (int, error) {
-	pod, done, err := env.pod()
-	if err != nil {
-		return 0, err
-	}
-	defer done()
-	h, err := pod.Netlink()
-	if err != nil {
-		return 0, cnierr.IO("%v", err)
-	}
-	l, err := h.LinkByName(ifName)
-	if err != nil {
-		return 0, cnierr.Config("egress interface %q not found in the pod: %v", ifName, err)
-	}
-	if l.Attrs().NetNsID >= 0 {
-		return l.Attrs().ParentIndex, nil
-	}
-	return 0, nil
+	parent := 0
+	err := env.podNetlink(func(h netlinksafe.Handle) error {
+		l, err := h.LinkByName(ifName)
+		if err != nil {
+			return cnierr.Config("egress interface %q not found in the pod: %v", ifName, err)
+		}
+		if l.Attrs().NetNsID >= 0 {
+			parent = l.Attrs().ParentIndex
+		}
+		return nil
+	})
+	return parent, err
 }
 
 // natAttachment is egress-nat's config for one attachment.

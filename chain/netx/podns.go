@@ -148,6 +148,36 @@ func (ps *Pods) keep(path string, p *Pod) {
 	ps.open[path] = p
 }
 
+// With runs f with the pod at path, opened through ps, which keeps it
+// for the command's next steps; a nil ps opens it for this call only.
+// With ifThere, a missing netns runs nothing and is no error (DEL).
+func (ps *Pods) With(path string, ifThere bool, f func(*Pod) error) error {
+	if ps == nil {
+		ps = &Pods{}
+		defer ps.Close()
+	}
+	open := ps.Open
+	if ifThere {
+		open = ps.OpenIfThere
+	}
+	pod, err := open(path)
+	if err != nil || pod == nil {
+		return err
+	}
+	return f(pod)
+}
+
+// Netlink runs f with the netlink handle of the pod at path (see With).
+func (ps *Pods) Netlink(path string, ifThere bool, f func(netlinksafe.Handle) error) error {
+	return ps.With(path, ifThere, func(pod *Pod) error {
+		h, err := pod.Netlink()
+		if err != nil {
+			return cnierr.IO("%v", err)
+		}
+		return f(h)
+	})
+}
+
 // Close closes every namespace opened.
 func (ps *Pods) Close() {
 	for path, p := range ps.open {

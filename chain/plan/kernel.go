@@ -53,44 +53,15 @@ type Kernel interface {
 // nothing left to undo.
 type PodKernel struct {
 	// Pods shares the command's opened pod namespaces and their netlink
-	// sockets between the steps; nil opens the pod for each call.
+	// sockets between the steps; nil opens the pod for each call. Removals
+	// open it with ifThere (a missing netns: nothing to undo).
 	Pods *netx.Pods
 }
 
 var _ Kernel = PodKernel{}
 
-// inPod runs f with the pod's netns, which must exist; with ifThere a
-// missing one runs nothing and is no error (DEL).
-func (k PodKernel) inPod(netns string, ifThere bool, f func(*netx.Pod) error) error {
-	ps := k.Pods
-	if ps == nil {
-		ps = &netx.Pods{}
-		defer ps.Close()
-	}
-	open := ps.Open
-	if ifThere {
-		open = ps.OpenIfThere
-	}
-	pod, err := open(netns)
-	if err != nil || pod == nil {
-		return err
-	}
-	return f(pod)
-}
-
-// netlink runs f with the pod's netlink handle (see inPod).
-func (k PodKernel) netlink(netns string, ifThere bool, f func(netlinksafe.Handle) error) error {
-	return k.inPod(netns, ifThere, func(pod *netx.Pod) error {
-		h, err := pod.Netlink()
-		if err != nil {
-			return err
-		}
-		return f(h)
-	})
-}
-
 func (k PodKernel) IfNameFree(netns, ifName string) error {
-	return k.netlink(netns, false, func(h netlinksafe.Handle) error {
+	return k.Pods.Netlink(netns, false, func(h netlinksafe.Handle) error {
 		if _, err := h.LinkByName(ifName); err == nil {
 			return cnierr.Env("CNI_IFNAME %q: the pod already has an interface of that name", ifName)
 		}
@@ -102,7 +73,7 @@ func (k PodKernel) IfNameFree(netns, ifName string) error {
 // knftables and ethtool into the binary for this one call, and every ADD
 // pays for a binary's start.
 func (k PodKernel) RemoveLink(netns, ifName string) error {
-	return k.netlink(netns, true, func(h netlinksafe.Handle) error {
+	return k.Pods.Netlink(netns, true, func(h netlinksafe.Handle) error {
 		l, err := h.LinkByName(ifName)
 		if err != nil {
 			var nf netlink.LinkNotFoundError
@@ -124,7 +95,7 @@ var leftover = regexp.MustCompile(`^veth[0-9a-f]{8}$`)
 // that carry no address: a plugin killed between creating its link and
 // renaming it leaves one, and no finished attachment looks like that.
 func (k PodKernel) RemoveLeftovers(netns string) error {
-	return k.netlink(netns, true, func(h netlinksafe.Handle) error {
+	return k.Pods.Netlink(netns, true, func(h netlinksafe.Handle) error {
 		links, err := h.LinkList()
 		if err != nil {
 			return fmt.Errorf("failed to list the pod's links: %w", err)
@@ -158,7 +129,7 @@ func (k PodKernel) CheckAddrs(netns, ifName string, addrs []*net.IPNet) error {
 	if len(addrs) == 0 {
 		return nil
 	}
-	return k.netlink(netns, false, func(h netlinksafe.Handle) error {
+	return k.Pods.Netlink(netns, false, func(h netlinksafe.Handle) error {
 		l, err := h.LinkByName(ifName)
 		if err != nil {
 			return fmt.Errorf("interface %q not found in the pod: %w", ifName, err)
@@ -181,7 +152,7 @@ func (k PodKernel) CheckAddrs(netns, ifName string, addrs []*net.IPNet) error {
 }
 
 func (k PodKernel) AddRoutes(netns string, p route.Plan) (added []*types.Route, err error) {
-	err = k.netlink(netns, false, func(h netlinksafe.Handle) error {
+	err = k.Pods.Netlink(netns, false, func(h netlinksafe.Handle) error {
 		added, err = route.Apply(h, p)
 		return err
 	})
@@ -189,15 +160,15 @@ func (k PodKernel) AddRoutes(netns string, p route.Plan) (added []*types.Route, 
 }
 
 func (k PodKernel) CheckRoutes(netns string, p route.Plan) error {
-	return k.netlink(netns, false, func(h netlinksafe.Handle) error { return route.Check(h, p) })
+	return k.Pods.Netlink(netns, false, func(h netlinksafe.Handle) error { return route.Check(h, p) })
 }
 
 func (k PodKernel) RemoveRoutes(netns, egress string) error {
-	return k.netlink(netns, true, func(h netlinksafe.Handle) error { return route.Remove(h, egress) })
+	return k.Pods.Netlink(netns, true, func(h netlinksafe.Handle) error { return route.Remove(h, egress) })
 }
 
 func (k PodKernel) AddNAT(netns string, n NAT) (used nat.Backend, err error) {
-	err = k.inPod(netns, false, func(pod *netx.Pod) error {
+	err = k.Pods.With(netns, false, func(pod *netx.Pod) error {
 		used, err = nat.Apply(pod.NetNS, n.Sets, n.Backend)
 		return err
 	})
@@ -205,11 +176,11 @@ func (k PodKernel) AddNAT(netns string, n NAT) (used nat.Backend, err error) {
 }
 
 func (k PodKernel) CheckNAT(netns string, n NAT) error {
-	return k.inPod(netns, false, func(pod *netx.Pod) error { return nat.Check(pod.NetNS, n.Sets, n.Backend) })
+	return k.Pods.With(netns, false, func(pod *netx.Pod) error { return nat.Check(pod.NetNS, n.Sets, n.Backend) })
 }
 
 func (k PodKernel) RemoveNAT(netns, egress string) error {
-	return k.inPod(netns, true, func(pod *netx.Pod) error { return nat.Remove(pod.NetNS, egress) })
+	return k.Pods.With(netns, true, func(pod *netx.Pod) error { return nat.Remove(pod.NetNS, egress) })
 }
 
 func (PodKernel) NATAvailable(b nat.Backend) error {
@@ -239,7 +210,7 @@ func (PodKernel) AwaitAddresses(master string, ips []net.IP, window time.Duratio
 // Announce sends from inside the pod: its raw sockets must be opened
 // there.
 func (k PodKernel) Announce(netns, ifName string, ips []net.IP) error {
-	return k.inPod(netns, false, func(pod *netx.Pod) error {
+	return k.Pods.With(netns, false, func(pod *netx.Pod) error {
 		return netx.Inside(pod, func() error { return announce.Send(ifName, ips) })
 	})
 }
