@@ -126,14 +126,7 @@ func holder(f []byte, own net.HardwareAddr, ips []net.IP) (Holder, bool) {
 // Probe builds an ARP probe for ip (RFC 5227 2.1.1): a broadcast request
 // whose sender address is zero and whose target is the address.
 func Probe(mac net.HardwareAddr, ip net.IP) []byte {
-	a := make([]byte, 28)
-	binary.BigEndian.PutUint16(a[0:2], 1)
-	binary.BigEndian.PutUint16(a[2:4], 0x0800)
-	a[4], a[5] = 6, 4
-	binary.BigEndian.PutUint16(a[6:8], arpRequest)
-	copy(a[8:14], mac)
-	copy(a[24:28], ip.To4())
-	return ethernet(broadcastMAC, mac, ethTypeARP, a)
+	return arpFrame(arpRequest, mac, net.IPv4zero.To4(), zeroMAC, ip.To4())
 }
 
 // WaitFree probes until no host on ifName's segment holds any of ips, or

@@ -86,20 +86,25 @@ func ethernet(dst, src net.HardwareAddr, typ uint16, payload []byte) []byte {
 // announced address. A request leaves the target MAC zero, a reply names
 // the broadcast address, as arping -U and -A do.
 func ARP(mac net.HardwareAddr, ip net.IP, op uint16) []byte {
+	tha := zeroMAC
+	if op == arpReply {
+		tha = broadcastMAC
+	}
+	return arpFrame(op, mac, ip.To4(), tha, ip.To4())
+}
+
+// arpFrame builds a broadcast Ethernet/IPv4 ARP frame.
+func arpFrame(op uint16, sha net.HardwareAddr, spa net.IP, tha net.HardwareAddr, tpa net.IP) []byte {
 	a := make([]byte, 28)
 	binary.BigEndian.PutUint16(a[0:2], 1)      // Ethernet
 	binary.BigEndian.PutUint16(a[2:4], 0x0800) // IPv4
 	a[4], a[5] = 6, 4
 	binary.BigEndian.PutUint16(a[6:8], op)
-	copy(a[8:14], mac)
-	copy(a[14:18], ip.To4())
-	tha := zeroMAC
-	if op == arpReply {
-		tha = broadcastMAC
-	}
+	copy(a[8:14], sha)
+	copy(a[14:18], spa)
 	copy(a[18:24], tha)
-	copy(a[24:28], ip.To4())
-	return ethernet(broadcastMAC, mac, ethTypeARP, a)
+	copy(a[24:28], tpa)
+	return ethernet(broadcastMAC, sha, ethTypeARP, a)
 }
 
 // NA builds an unsolicited neighbour advertisement for ip (RFC 4861
