@@ -95,16 +95,8 @@ func readOCI(t *testing.T, archive string) (string, imageConfig, map[string]stri
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(tr)
+	eachFile(t, f, func(h *tar.Header, r io.Reader) {
+		b, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +106,7 @@ func readOCI(t *testing.T, archive string) (string, imageConfig, map[string]stri
 		case strings.HasPrefix(h.Name, "blobs/sha256/"):
 			blobs["sha256:"+filepath.Base(h.Name)] = b
 		}
-	}
+	})
 	type desc struct {
 		MediaType   string            `json:"mediaType"`
 		Digest      string            `json:"digest"`
@@ -143,29 +135,36 @@ func readOCI(t *testing.T, archive string) (string, imageConfig, map[string]stri
 				t.Fatal(err)
 			}
 		}
-		lt := tar.NewReader(r)
-		for {
-			h, err := lt.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h.Typeflag != tar.TypeReg {
-				continue
-			}
+		eachFile(t, r, func(h *tar.Header, r io.Reader) {
 			if h.Mode&0o111 == 0 {
 				t.Errorf("%s is not executable (mode %o)", h.Name, h.Mode)
 			}
 			sum := sha256.New()
-			if _, err := io.Copy(sum, lt); err != nil {
+			if _, err := io.Copy(sum, r); err != nil {
 				t.Fatal(err)
 			}
 			files["/"+strings.TrimPrefix(h.Name, "/")] = hex.EncodeToString(sum.Sum(nil))
-		}
+		})
 	}
 	return idx.Manifests[0].Annotations["org.opencontainers.image.ref.name"], cfg.Config, files
+}
+
+// eachFile calls f for each regular file of a tar stream.
+func eachFile(t *testing.T, r io.Reader, f func(*tar.Header, io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			f(h, tr)
+		}
+	}
 }
 
 // jsonList writes a list as a Containerfile's exec form does.

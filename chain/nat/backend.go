@@ -1,11 +1,11 @@
 package nat
 
 import (
-	"github.com/google/nftables"
 	"os"
 	"strings"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/google/nftables"
 
 	"github.com/egress-router/egress-router/chain/netx"
 )

@@ -48,7 +48,7 @@ type KubeNode struct {
 	nodeIP    string
 	podSubnet string
 	kubeBin   string
-	cniBin    string // the seed of NodeCNIBin
+	cniSeed   string // the seed of NodeCNIBin
 	pause     string // bin/pause, packed into PauseImage
 	nodeNetns string
 	// kubeletExtra is added to the kubelet's configuration.
@@ -244,16 +244,16 @@ func RemoveCgroup(d string) error {
 // delegating the cluster network to ptp + host-local; the NADs named in a
 // pod's annotation add the rest.
 func (n *KubeNode) cni(bin string) error {
-	n.cniBin = filepath.Join(n.Dir, "cni-seed")
-	if err := os.MkdirAll(n.cniBin, 0o755); err != nil {
+	n.cniSeed = filepath.Join(n.Dir, "cni-seed")
+	if err := os.MkdirAll(n.cniSeed, 0o755); err != nil {
 		return err
 	}
 	for _, p := range clusterPlugins {
-		if err := os.Symlink(filepath.Join(bin, p), filepath.Join(n.cniBin, p)); err != nil {
+		if err := os.Symlink(filepath.Join(bin, p), filepath.Join(n.cniSeed, p)); err != nil {
 			return err
 		}
 	}
-	if err := os.Symlink(filepath.Join(n.kubeBin, "multus"), filepath.Join(n.cniBin, "multus")); err != nil {
+	if err := os.Symlink(filepath.Join(n.kubeBin, "multus"), filepath.Join(n.cniSeed, "multus")); err != nil {
 		return err
 	}
 	n.pause = filepath.Join(bin, "pause")
@@ -323,7 +323,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 		mounts = append(mounts, "mount -t tmpfs -o mode=0755 egress-test "+p)
 	}
 	n.madeDirs = made
-	mounts = append(mounts, fmt.Sprintf("cp -L %s/* %s/", n.cniBin, NodeCNIBin))
+	mounts = append(mounts, fmt.Sprintf("cp -L %s/* %s/", n.cniSeed, NodeCNIBin))
 	script := strings.Join(append(mounts, "exec containerd --config "+cfg), " && ")
 	logf, err := os.Create(filepath.Join(d, "containerd.log"))
 	if err != nil {
