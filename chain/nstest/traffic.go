@@ -10,7 +10,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 )
 
-// Server is a TCP or UDP listener inside a namespace that answers each
+// Server is a TCP, SCTP or UDP listener inside a namespace that answers each
 // connection or datagram with the peer address it saw.
 type Server struct {
 	mu    sync.Mutex
@@ -46,8 +46,12 @@ func Serve(name, proto, addr string) (*Server, error) {
 	s := &Server{}
 	err = n.Do(func(ns.NetNS) error {
 		switch proto {
-		case "tcp":
-			l, err := net.Listen("tcp", addr)
+		case "tcp", "sctp":
+			listen := func() (net.Listener, error) { return net.Listen("tcp", addr) }
+			if proto == "sctp" {
+				listen = func() (net.Listener, error) { return sctpListen(addr) }
+			}
+			l, err := listen()
 			if err != nil {
 				return err
 			}
@@ -100,6 +104,10 @@ func Ask(name, proto, addr string) (string, error) {
 	var c net.Conn
 	err = n.Do(func(ns.NetNS) error {
 		var err error
+		if proto == "sctp" {
+			c, err = sctpDial(addr, 3*time.Second)
+			return err
+		}
 		c, err = net.DialTimeout(proto, addr, 3*time.Second)
 		return err
 	})
