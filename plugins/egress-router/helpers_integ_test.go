@@ -144,12 +144,6 @@ func pluginDir(t *testing.T, bin string, names ...string) string {
 	return dir
 }
 
-// execCommand runs a command and returns its combined output.
-func execCommand(argv ...string) (string, error) {
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	return string(out), err
-}
-
 // rawVersion is the cniVersion a result was printed in.
 func rawVersion(t *testing.T, out string) string {
 	t.Helper()
