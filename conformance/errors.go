@@ -21,7 +21,7 @@ func (s *suite) errorChecks() {
 }
 
 func (s *suite) pluginErrors(i int) {
-	a, err := s.prepareTo("errors", s.l.CNIVersion, i)
+	a, err := s.prepareTo("errors", s.l.CNIVersion, i, s.l)
 	if err != nil {
 		s.rep.add(s.label("error/*", i), secErrors, Fail, "%v", err)
 		return
@@ -74,7 +74,7 @@ func (s *suite) chainedChecks() {
 		}
 		n++
 		row := s.label("chained/no-prev", i)
-		a, err := s.prepareTo("noprev", s.l.CNIVersion, i)
+		a, err := s.prepareTo("noprev", s.l.CNIVersion, i, s.l)
 		if err != nil {
 			s.rep.add(row, secChain, Fail, "%v", err)
 			continue
@@ -137,7 +137,7 @@ func (s *suite) gcCheck() {
 	}
 	defer s.teardown(a)
 	// B's pod (and its set-up) exist before h0, so h0 to hb is B's ADD.
-	b, err := s.prepare("gc-b", "1.1.0")
+	b, err := s.prepareTo("gc-b", "1.1.0", s.from, s.second)
 	if err != nil {
 		s.rep.add(row, secGC, Fail, "%v", err)
 		return

@@ -2,7 +2,9 @@ package conformance
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/egress-router/egress-router/chain/nsutil"
 )
@@ -168,6 +170,15 @@ func (s *suite) existingIfName() {
 	if err := nsutil.IP(a.pod.name, "link add "+s.ifName+" type veth peer name cnc-peer", "link set "+s.ifName+" up"); err != nil {
 		s.rep.add(row, secAddIf, Fail, "%v", err)
 		return
+	}
+	// Its peer stays down, and the kernel marks it NO-CARRIER shortly
+	// after (linkwatch runs later, up to a second on a slow machine): the
+	// snapshot waits for that, so the change is not blamed on the ADD.
+	for i := 0; i < 50; i++ {
+		if out, _ := exec.Command("ip", "-n", a.pod.name, "link", "show", s.ifName).Output(); strings.Contains(string(out), "NO-CARRIER") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	before, err := nsutil.Take(a.pod.name)
 	if err != nil {

@@ -17,6 +17,7 @@ var Versions = []string{"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}
 type suite struct {
 	t        *Target
 	l        *list
+	second   *list // Target.Second, or l
 	sb       *sandbox
 	r        *runner
 	rep      *Report
@@ -38,7 +39,15 @@ func Run(t *Target) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &suite{t: t, l: l, ifName: t.IfName, from: 0, to: len(l.Plugins)}
+	s := &suite{t: t, l: l, second: l, ifName: t.IfName, from: 0, to: len(l.Plugins)}
+	if len(t.Second) > 0 {
+		if s.second, err = parseList(t.Second); err != nil {
+			return nil, fmt.Errorf("second: %w", err)
+		}
+		if !slices.Equal(s.second.Types, l.Types) {
+			return nil, fmt.Errorf("second: plugins %v, want the config's %v", s.second.Types, l.Types)
+		}
+	}
 	if s.ifName == "" {
 		s.ifName = "net1"
 	}
@@ -149,6 +158,7 @@ func atLeast(v, min string) bool {
 
 // attachment is one pod attached through the list.
 type attachment struct {
+	l      *list // the config it was added with: the target's, or its second
 	pod    *pod
 	id     string
 	ver    string
@@ -174,19 +184,19 @@ func (s *suite) call(a *attachment, cmd string, i int, netns string, stdin []byt
 
 // prepare makes a pod and runs the set-up plugins in it.
 func (s *suite) prepare(what, ver string) (*attachment, error) {
-	return s.prepareTo(what, ver, s.from)
+	return s.prepareTo(what, ver, s.from, s.l)
 }
 
 // prepareTo makes a pod and runs ADD of plugins [0, upTo) in it.
-func (s *suite) prepareTo(what, ver string, upTo int) (*attachment, error) {
+func (s *suite) prepareTo(what, ver string, upTo int, l *list) (*attachment, error) {
 	p, err := s.sb.newPod()
 	if err != nil {
 		return nil, err
 	}
-	a := &attachment{pod: p, id: s.newID(what), ver: ver}
+	a := &attachment{l: l, pod: p, id: s.newID(what), ver: ver}
 	var prev []byte
 	for i := 0; i < upTo; i++ {
-		o := s.call(a, "ADD", i, p.path, s.l.conf(i, s.l.Name, ver, prev, nil), what+": set-up")
+		o := s.call(a, "ADD", i, p.path, l.conf(i, l.Name, ver, prev, nil), what+": set-up")
 		if !o.ok() {
 			s.teardown(a)
 			return nil, fmt.Errorf("set-up failed: %s", o.describe())
@@ -201,7 +211,7 @@ func (s *suite) prepareTo(what, ver string, upTo int) (*attachment, error) {
 func (s *suite) add(a *attachment, why string) *outcome {
 	prev := a.setup
 	for _, i := range s.graded() {
-		o := s.call(a, "ADD", i, a.pod.path, s.l.conf(i, s.l.Name, a.ver, prev, nil), why)
+		o := s.call(a, "ADD", i, a.pod.path, a.l.conf(i, a.l.Name, a.ver, prev, nil), why)
 		if !o.ok() {
 			return o
 		}
@@ -216,7 +226,7 @@ func (s *suite) add(a *attachment, why string) *outcome {
 // prevResult, stopping at the first failure, as libcni does.
 func (s *suite) check(a *attachment, why string) *outcome {
 	for _, i := range s.graded() {
-		o := s.call(a, "CHECK", i, a.pod.path, s.l.conf(i, s.l.Name, a.ver, a.result, nil), why)
+		o := s.call(a, "CHECK", i, a.pod.path, a.l.conf(i, a.l.Name, a.ver, a.result, nil), why)
 		if !o.ok() {
 			return o
 		}
@@ -229,7 +239,7 @@ func (s *suite) check(a *attachment, why string) *outcome {
 func (s *suite) del(a *attachment, netns, why string) *outcome {
 	g := s.graded()
 	for k := len(g) - 1; k >= 0; k-- {
-		o := s.call(a, "DEL", g[k], netns, s.l.conf(g[k], s.l.Name, a.ver, a.result, nil), why)
+		o := s.call(a, "DEL", g[k], netns, a.l.conf(g[k], a.l.Name, a.ver, a.result, nil), why)
 		if !o.ok() {
 			return o
 		}
@@ -249,7 +259,7 @@ func (s *suite) teardown(a *attachment) {
 		prev = a.setup
 	}
 	for i := s.to - 1; i >= 0; i-- {
-		s.call(a, "DEL", i, path, s.l.conf(i, s.l.Name, a.ver, prev, nil), "clean-up")
+		s.call(a, "DEL", i, path, a.l.conf(i, a.l.Name, a.ver, prev, nil), "clean-up")
 	}
 	s.sb.delPod(a.pod)
 }

@@ -35,6 +35,11 @@ type Target struct {
 	// they are graded in a target of their own (e.g. upstream macvlan in
 	// our conflist). Whole-list checks still cover them.
 	External []string `json:"external,omitempty"`
+	// Second is a config for an attachment that exists beside one of
+	// Config's (the GC check's stale one), for a target where two of the
+	// same would collide: two ipvlan ports on one master cannot hold one
+	// address. Same plugins in the same order; default: Config.
+	Second json.RawMessage `json:"second,omitempty"`
 	// Requires lists link kinds the kernel must support (e.g. ipvlan);
 	// without them every check is skipped with that reason.
 	Requires []string `json:"requires,omitempty"`
