@@ -29,7 +29,7 @@ TESTFLAGS ?=
 # for the ipConfig and single-node cluster tests, built once into a cache
 KUBE_BIN ?= $(HOME)/.cache/egress-router/kube
 
-.PHONY: all build deps kube image test demo bench conformance lint fuzz chaos clean
+.PHONY: all build deps kube image test test-kernels demo bench conformance lint fuzz chaos clean
 
 all: build
 
@@ -59,6 +59,18 @@ test: deps build kube lint
 	EGRESS_NAT_BACKEND=iptables EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m -skip TestTwoNodes $(TESTFLAGS) ./plugins/... ./chain/e2e/ ./deploy/
 	EGRESS_NAT_BACKEND=iptables EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) -run TestOurPlugins ./conformance/
 
+## test-kernels: the kernel matrix. Boots each Debian kernel package in KERNELS (default: what linux-image-amd64
+## depends on) in qemu, software-emulated, with busybox, the modules and tools the tests need and their static
+## test binaries, and runs there what this host's kernel cannot: ipvlan L2 and L3 (single plugin and conflist,
+## IPv4 and IPv6 traffic, CHECK, DEL), SCTP through a port rule with each NAT backend, and the conformance suite on
+## ipvlan. The kernel and base initramfs are cached in VM_CACHE; the tables go to bin/kernels for make conformance.
+## CI runs it after make test (.ci/run).
+KERNELS  ?= default
+VM_CACHE ?= $(HOME)/.cache/egress-router/vm
+test-kernels: deps build
+	set -o pipefail; EGRESS_KERNELS=$(KERNELS) EGRESS_VM_CACHE=$(VM_CACHE) EGRESS_KERNELS_OUT=$(BIN)/kernels EGRESS_BIN=$(BIN) \
+	  $(GO) test -count=1 -timeout 40m -v -run '^TestKernels$$' $(TESTFLAGS) ./deploy/ | grep -E '^ *(---|ok|FAIL|PASS)|kernels_test.go'
+
 ## demo: build, make a small network of namespaces, attach an egress router with cnitool, send traffic
 demo: deps build
 	@bash deploy/local/demo.sh $(BIN)
@@ -69,9 +81,11 @@ bench: deps build
 	@$(BIN)/egress-bench -bin $(BIN) $(BENCHFLAGS)
 
 ## conformance: grade our plugins and upstream macvlan, ipvlan and portmap against the CNI spec; write docs/conformance.md
-CONFORMANCE_TARGETS := egress-router egress-chain egress-route egress-nat macvlan ipvlan portmap
-conformance: deps build
-	@bash conformance/write-doc.sh $(BIN) docs/conformance.md $(CONFORMANCE_TARGETS)
+## (the ipvlan targets are graded in the kernel-matrix VM: this runs test-kernels first)
+CONFORMANCE_TARGETS := egress-router egress-chain egress-route egress-nat macvlan portmap
+CONFORMANCE_VM_TARGETS := ipvlan egress-router-ipvlan egress-chain-ipvlan
+conformance: deps build test-kernels
+	@VM_TABLES=$(BIN)/kernels VM_TARGETS="$(CONFORMANCE_VM_TARGETS)" bash conformance/write-doc.sh $(BIN) docs/conformance.md $(CONFORMANCE_TARGETS)
 
 ## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool); make test runs it first
 ## chaos: SIGKILL egress-router or its children at random moments of ADD and of DEL (CHAOS_ROUNDS each), then
