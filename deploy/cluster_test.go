@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/egress-router/egress-router/chain/egressrouter"
 	"github.com/egress-router/egress-router/chain/nstest"
 	"github.com/egress-router/egress-router/chain/nsutil"
 )
@@ -718,6 +719,63 @@ spec:
 		}
 		c.gone(t, "test=ipconfig")
 		before.Unchanged(t, c.node, "after pod ipconfig was deleted")
+	})
+
+	// OpenShift's EgressRouter resources on a plain cluster, as a user
+	// would apply them: egress-chain render | kubectl apply. Two routers in
+	// one namespace, each reached through its own Service's endpoints and
+	// each seen outside from its own address.
+	t.Run("EgressRouter", func(t *testing.T) {
+		out, err := exec.Command(filepath.Join(nstest.BinDir(t), "egress-chain"), "render", "kubernetes/egressrouter.yaml").Output()
+		if err != nil {
+			t.Fatalf("egress-chain render: %v", err)
+		}
+		c.Apply(t, string(out))
+		type q struct{ proto, port, server string }
+		for _, r := range []struct {
+			name, ip string
+			asks     []q
+		}{
+			{"egress-router-a", operatorIP, []q{{"tcp", "8080", "tcp 203.0.113.26:80"}, {"tcp", "8443", "tcp 203.0.113.27:443"}, {"udp", "80", "udp 10.0.0.99:80"}}},
+			{"egress-router-b", "192.168.3.11", []q{{"tcp", "8080", "tcp 203.0.113.26:80"}}},
+		} {
+			p := c.runningPod(t, egressrouter.RouterLabel+"="+r.name)
+			var ep string
+			c.WaitFor(t, "EndpointSlice of "+r.name, func() error {
+				out, err := c.Kubectl("get", "endpointslices", "-n", "egress", "-l", "kubernetes.io/service-name="+r.name,
+					"-o", `jsonpath={range .items[*]}{.endpoints[*].addresses[*]} {range .ports[*]}{.protocol}/{.port} {end}{end}`)
+				if err != nil {
+					return err
+				}
+				f := strings.Fields(out)
+				if len(f) != 1+len(r.asks) || f[0] != p.ip {
+					return fmt.Errorf("endpoints %q, want the router pod %s and %d ports", out, p.ip, len(r.asks))
+				}
+				for _, a := range r.asks {
+					if !strings.Contains(out, strings.ToUpper(a.proto)+"/"+a.port) {
+						return fmt.Errorf("endpoints %q lack %s/%s", out, a.proto, a.port)
+					}
+				}
+				ep = f[0]
+				return nil
+			})
+			for _, a := range r.asks {
+				n := len(servers[a.server].Peers())
+				if got := ask(t, client.netns, a.proto, ep+":"+a.port); got != r.ip {
+					t.Errorf("%s %s:%s (%s): the server saw %s, want %s", a.proto, ep, a.port, r.name, got, r.ip)
+				}
+				if peers := servers[a.server].Peers(); len(peers) != n+1 {
+					t.Errorf("%s %s:%s: %s saw %v, want one more", a.proto, ep, a.port, a.server, peers)
+				}
+			}
+		}
+		if out, err := c.Kubectl("delete", "-n", "egress", "deployment/egress-router-a", "deployment/egress-router-b",
+			"service/egress-router-a", "service/egress-router-b",
+			"network-attachment-definitions.k8s.cni.cncf.io/egress-router-a", "network-attachment-definitions.k8s.cni.cncf.io/egress-router-b"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		c.gone(t, egressrouter.RouterLabel)
+		before.Unchanged(t, c.node, "after the rendered routers were deleted")
 	})
 }
 

@@ -7,6 +7,7 @@ package deploy_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/egress-router/egress-router/chain/config"
 	"github.com/egress-router/egress-router/chain/dest"
+	"github.com/egress-router/egress-router/chain/egressrouter"
 	"github.com/egress-router/egress-router/chain/policy"
 )
 
@@ -37,6 +39,8 @@ type objects struct {
 	roles       []*rbacv1.ClusterRole
 	bindings    []*rbacv1.RoleBinding
 	policy      *policy.Policy
+	// egressRouters are what egress-chain render makes of egressrouter.yaml.
+	egressRouters []*egressrouter.Objects
 }
 
 func load(t *testing.T) *objects {
@@ -87,6 +91,20 @@ func load(t *testing.T) *objects {
 					}
 					o.policy = p
 				}()
+			case "EgressRouter":
+				// rendered, not applied: the render must take it
+				ers, err := egressrouter.ParseAll(doc)
+				if err != nil {
+					t.Fatalf("%s #%d: %v", f, i, err)
+				}
+				for _, er := range ers {
+					objs, err := egressrouter.Render(er, egressrouter.Options{})
+					if err != nil {
+						t.Fatalf("%s #%d: %v", f, i, err)
+					}
+					o.egressRouters = append(o.egressRouters, objs)
+				}
+				continue
 			default:
 				t.Fatalf("%s #%d: kind %q has no check here", f, i, meta.Kind)
 			}
@@ -168,6 +186,22 @@ func TestManifests(t *testing.T) {
 	// The operator's NAD is its exact rendering.
 	if n := o.nads["egress/egress-router-cni-nad"]; n != nil && n.Spec.Config != operatorConfig {
 		t.Errorf("the operator NAD's config drifted from the operator's rendering:\n%q", n.Spec.Config)
+	}
+	// egress-chain render makes of the operator's example resource a NAD
+	// with the rules the operator's own NAD has, under the shipped policy,
+	// and names each router's objects after it.
+	if len(o.egressRouters) != 2 {
+		t.Fatalf("egressrouter.yaml renders %d routers, want 2", len(o.egressRouters))
+	}
+	for i, er := range o.egressRouters {
+		r := checkNAD(t, er.NAD, o.policy)
+		name := er.NAD.Name
+		if er.Deployment.Name != name || er.Service.Name != name || er.Deployment.Spec.Template.Annotations["k8s.v1.cni.cncf.io/networks"] != name {
+			t.Errorf("router %d: NAD %s, Deployment %s, Service %s: not named after the resource", i, name, er.Deployment.Name, er.Service.Name)
+		}
+		if i == 0 && fmt.Sprint(r) != fmt.Sprint(rules["egress/egress-router-cni-nad"]) {
+			t.Errorf("the rendered %s has rules %v, the operator's NAD %v", name, r, rules["egress/egress-router-cni-nad"])
+		}
 	}
 	// The single and conflist forms describe the same router.
 	single, chain := o.nads["egress/egress-router"], o.nads["egress/egress-router-chain"]

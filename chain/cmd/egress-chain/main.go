@@ -7,6 +7,7 @@
 //	egress-chain nad [-form conflist|single] [-namespace NS] [-name NAME] [flags] [FILE]
 //	egress-chain dry-run [flags] [FILE]
 //	egress-chain policy [FILE]
+//	egress-chain render [-namespace NS] [-image IMAGE] [FILE]
 //
 // For an ipConfig config, -configmap-data names a file with the
 // ConfigMap's data, so the overrides can be reviewed without the API.
@@ -17,7 +18,10 @@
 // would check it for a pod of -pod-namespace. Master and gateway
 // inference look at the host's links and routes (read only);
 // -resolve=false skips that. policy validates a policy file (default: the
-// node's) and prints it with its defaults filled in.
+// node's) and prints it with its defaults filled in. render reads an
+// OpenShift EgressRouter resource instead and prints the NAD, Deployment
+// and Service the Cluster Network Operator would make from it, on any
+// Kubernetes (chain/egressrouter).
 package main
 
 import (
@@ -36,12 +40,14 @@ import (
 	"github.com/egress-router/egress-router/chain/policy"
 )
 
-const usage = `usage: egress-chain conflist|nad|dry-run|policy [flags] [FILE]
+const usage = `usage: egress-chain conflist|nad|dry-run|policy|render [flags] [FILE]
 
   conflist  print the equivalent conflist (interface plugin + static, egress-route, egress-nat)
   nad       print a NetworkAttachmentDefinition (-form conflist|single)
   dry-run   print the interface config, routes and NAT rules ADD would install
   policy    check a node policy file (default: this node's) and print it with its defaults
+  render    read an EgressRouter resource (network.operator.openshift.io/v1) and print its NAD,
+            router Deployment and Service, named after it (-namespace NS, -image IMAGE)
 
 The egress-router config, or a NetworkAttachmentDefinition holding one, is read from FILE,
 or stdin when FILE is absent or "-". It is checked against the node's policy (-policy FILE
@@ -68,6 +74,8 @@ func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 	case "conflist", "nad", "dry-run":
 	case "policy":
 		return checkPolicy(argv[1:], stdout)
+	case "render":
+		return render(argv[1:], stdin, stdout)
 	default:
 		return fmt.Errorf("unknown command %q\n%w", cmd, usageError{})
 	}
