@@ -40,7 +40,7 @@ deps:
 ## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS) -X $(BUILDVERSION)=$(VERSION)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-ipconfig ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/local/peerecho ./deploy/local/topo ./deploy/local/pause
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS) -X $(BUILDVERSION)=$(VERSION)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-ipconfig ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/egress-proxy ./deploy/local/peerecho ./deploy/local/topo ./deploy/local/pause
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(UPSTREAM)
 
 ## image: the installer image, built here offline with podman from build's static binaries (deploy/Containerfile.local, the same files as deploy/Containerfile), saved as bin/egress-router-cni.tar for `ctr images import` or `podman load`

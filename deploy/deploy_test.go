@@ -43,9 +43,9 @@ type objects struct {
 	egressRouters []*egressrouter.Objects
 }
 
-func load(t *testing.T) *objects {
+func load(t *testing.T, glob string) *objects {
 	t.Helper()
-	files, err := filepath.Glob("kubernetes/*.yaml")
+	files, err := filepath.Glob(glob)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifests: %v", err)
 	}
@@ -173,7 +173,7 @@ func checkNAD(t *testing.T, n *nadv1.NetworkAttachmentDefinition, pol *policy.Po
 }
 
 func TestManifests(t *testing.T) {
-	o := load(t)
+	o := load(t, "kubernetes/*.yaml")
 	for _, want := range []string{"egress/egress-router", "egress/egress-router-chain", "egress/egress-router-cni-nad"} {
 		if o.nads[want] == nil {
 			t.Errorf("no NAD %s", want)

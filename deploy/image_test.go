@@ -72,8 +72,8 @@ func TestContainerfilesAgree(t *testing.T) {
 	if !reflect.DeepEqual(pubSettings, locSettings) {
 		t.Errorf("final stages differ:\n  Containerfile:       %q\n  Containerfile.local: %q", pubSettings, locSettings)
 	}
-	if len(pubFiles) != 8 {
-		t.Errorf("the image holds %d files, want the 7 plugins and egress-install: %v", len(pubFiles), pubFiles)
+	if len(pubFiles) != 9 {
+		t.Errorf("the image holds %d files, want the 7 plugins, egress-install and egress-proxy: %v", len(pubFiles), pubFiles)
 	}
 }
 

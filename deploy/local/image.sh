@@ -7,7 +7,7 @@ set -euo pipefail
 bin=$1 name=$2 out=$3
 here=$(cd "$(dirname "$0")/.." && pwd)
 command -v podman >/dev/null 2>&1 || { echo "image: podman is not installed (make deps installs it)" >&2; exit 1; }
-for f in egress-router egress-ipconfig egress-route egress-nat macvlan ipvlan static egress-install; do
+for f in egress-router egress-ipconfig egress-route egress-nat macvlan ipvlan static egress-install egress-proxy; do
   [ -x "$bin/$f" ] || { echo "image: $bin/$f is missing (make build makes it)" >&2; exit 1; }
 done
 # A storage of its own, thrown away after: the machine's podman storage
