@@ -155,3 +155,29 @@ func TestParseRefuses(t *testing.T) {
 		})
 	}
 }
+
+// JSON is YAML too; a stream holds several resources; -namespace wins.
+func TestParseAllJSONAndStreams(t *testing.T) {
+	js := `{"apiVersion": "network.operator.openshift.io/v1", "kind": "EgressRouter", "metadata": {"name": "j"},
+  "spec": {"addresses": [{"ip": "192.168.12.99/24"}], "redirect": {"fallbackIP": "203.0.113.5"}}}`
+	ers, err := ParseAll([]byte(anchor + "---\n" + js + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ers) != 2 || ers[0].Name != "egress-router-a" || ers[1].Name != "j" {
+		t.Fatalf("parsed %d: %+v", len(ers), ers)
+	}
+	o, err := Render(ers[0], Options{Namespace: "other", Image: "example.com/pause:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.NAD.Namespace != "other" || o.Service.Namespace != "other" || o.Deployment.Spec.Template.Spec.Containers[0].Image != "example.com/pause:1" {
+		t.Errorf("namespace %s/%s, image %s", o.NAD.Namespace, o.Service.Namespace, o.Deployment.Spec.Template.Spec.Containers[0].Image)
+	}
+	if _, err := ParseAll([]byte("# nothing\n")); err == nil {
+		t.Error("an empty stream parsed")
+	}
+	if _, err := ParseAll([]byte(anchor + "---\n" + strings.Replace(js, `"port"`, `"port"`, 1) + "\n---\nkind: EgressRouter\n")); err == nil || !strings.Contains(err.Error(), "document 2") {
+		t.Errorf("a bad third document: %v, want an error naming document 2", err)
+	}
+}
