@@ -25,21 +25,22 @@ func sctpSockaddr(addr string) (syscall.Sockaddr, int, error) {
 	return &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}, syscall.AF_INET6, nil
 }
 
-func sctpSocket(family int) (int, error) {
+// sctpSocket makes a socket of addr's family, and addr as a Sockaddr.
+func sctpSocket(addr string) (int, syscall.Sockaddr, error) {
+	sa, family, err := sctpSockaddr(addr)
+	if err != nil {
+		return -1, nil, err
+	}
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, syscall.IPPROTO_SCTP)
 	if err != nil {
-		return -1, fmt.Errorf("sctp socket: %w", err)
+		return -1, nil, fmt.Errorf("sctp socket: %w", err)
 	}
-	return fd, nil
+	return fd, sa, nil
 }
 
 // sctpListen listens on addr ("ip:port") in the calling thread's netns.
 func sctpListen(addr string) (net.Listener, error) {
-	sa, family, err := sctpSockaddr(addr)
-	if err != nil {
-		return nil, err
-	}
-	fd, err := sctpSocket(family)
+	fd, sa, err := sctpSocket(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +59,7 @@ func sctpListen(addr string) (net.Listener, error) {
 
 // sctpDial connects to addr from the calling thread's netns.
 func sctpDial(addr string, timeout time.Duration) (net.Conn, error) {
-	sa, family, err := sctpSockaddr(addr)
-	if err != nil {
-		return nil, err
-	}
-	fd, err := sctpSocket(family)
+	fd, sa, err := sctpSocket(addr)
 	if err != nil {
 		return nil, err
 	}

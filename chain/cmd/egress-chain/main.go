@@ -92,16 +92,7 @@ func run(argv []string, stdin io.Reader, stdout io.Writer) error {
 	if err := fs.Parse(argv[1:]); err != nil {
 		return err
 	}
-	var in io.Reader = stdin
-	if f := fs.Arg(0); f != "" && f != "-" {
-		fh, err := os.Open(f)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		in = fh
-	}
-	data, err := io.ReadAll(in)
+	data, err := readInput(fs.Arg(0), stdin)
 	if err != nil {
 		return err
 	}
@@ -201,4 +192,12 @@ func fromNAD(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("NetworkAttachmentDefinition %s/%s holds a conflist; these commands take an egress-router config", n.Namespace, n.Name)
 	}
 	return cfg, nil
+}
+
+// readInput reads FILE, or stdin when it is "" or "-".
+func readInput(file string, stdin io.Reader) ([]byte, error) {
+	if file == "" || file == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(file)
 }

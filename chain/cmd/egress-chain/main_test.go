@@ -178,3 +178,29 @@ func TestMain(m *testing.M) {
 	os.Setenv(policy.PathEnv, "/nonexistent/egress-router-policy.json")
 	os.Exit(m.Run())
 }
+
+// render takes the shipped EgressRouter example from a file and from
+// stdin, prints three objects per resource, and fails naming the field of
+// a bad one.
+func TestRender(t *testing.T) {
+	example, err := os.ReadFile("../../../deploy/kubernetes/egressrouter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runWith(t, string(example), "render", "-namespace", "routers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind: NetworkAttachmentDefinition", "kind: Deployment", "kind: Service"} {
+		if n := strings.Count(out, want); n != 2 {
+			t.Errorf("%d of %q, want one per router:\n%s", n, want, out)
+		}
+	}
+	if strings.Count(out, "namespace: routers") != 6 || !strings.Contains(out, `"mode": "private"`) {
+		t.Errorf("render output:\n%s", out)
+	}
+	_, err = runWith(t, strings.Replace(string(example), "protocol: UDP", "protocol: ICMP", 1), "render")
+	if err == nil || !strings.Contains(err.Error(), `redirectRules[0].protocol: "ICMP"`) {
+		t.Errorf("a bad protocol: %v", err)
+	}
+}

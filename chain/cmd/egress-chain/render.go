@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/egress-router/egress-router/chain/egressrouter"
 )
@@ -18,16 +17,7 @@ func render(argv []string, stdin io.Reader, stdout io.Writer) error {
 	if err := fs.Parse(argv); err != nil {
 		return err
 	}
-	in := stdin
-	if f := fs.Arg(0); f != "" && f != "-" {
-		fh, err := os.Open(f)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		in = fh
-	}
-	data, err := io.ReadAll(in)
+	data, err := readInput(fs.Arg(0), stdin)
 	if err != nil {
 		return err
 	}
