@@ -224,7 +224,7 @@ func (c *cluster) upgrade(t *testing.T, client, r pod) {
 	// The next version: the same image files, egress-router rebuilt to
 	// say its new version.
 	dir := t.TempDir()
-	for _, f := range append([]string{"egress-install"}, installedFiles...) {
+	for _, f := range append([]string{"egress-install", "egress-proxy"}, installedFiles...) {
 		b, err := os.ReadFile(filepath.Join(bin, f))
 		if err != nil {
 			t.Fatal(err)

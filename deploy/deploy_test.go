@@ -333,13 +333,13 @@ func canon(v map[string]any) string {
 	return string(b)
 }
 
-// The image carries every binary the chain needs, and egress-install.
+// The image carries every binary the chain needs, egress-install and egress-proxy.
 func TestContainerfile(t *testing.T) {
 	b, err := os.ReadFile("Containerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bin := range []string{"egress-router", "egress-ipconfig", "egress-route", "egress-nat", "macvlan", "ipvlan", "static", "egress-install"} {
+	for _, bin := range []string{"egress-router", "egress-ipconfig", "egress-route", "egress-nat", "macvlan", "ipvlan", "static", "egress-install", "egress-proxy"} {
 		if !bytes.Contains(b, []byte("/out/"+bin)) {
 			t.Errorf("Containerfile does not copy %s", bin)
 		}
