@@ -99,7 +99,8 @@ chaos: deps build
 FUZZTIME ?= 1m
 FUZZFLAGS ?=
 FUZZ_TARGETS := FuzzRouter:./chain/config FuzzConfigMap:./chain/config FuzzChained:./chain/config \
-                FuzzPrevResult:./chain/config FuzzParse:./chain/dest FuzzParse:./chain/policy
+                FuzzPrevResult:./chain/config FuzzParse:./chain/dest FuzzParse:./chain/policy \
+                FuzzRender:./chain/egressrouter
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do name=$${t%%:*}; pkg=$${t#*:}; \
 	  echo "== $$name in $$pkg for $(FUZZTIME)"; \

@@ -3,7 +3,6 @@ package egressrouter
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/egress-router/egress-router/chain/jsonx"
 )
 
 // ParseAll reads a YAML stream of EgressRouters (documents separated by
@@ -49,14 +50,14 @@ func ParseAll(b []byte) ([]*EgressRouter, error) {
 // CIDR) and what rendering needs (a name). Defaults are filled in. Every
 // problem is reported, each naming its field and value.
 func Parse(b []byte) (*EgressRouter, error) {
-	j, err := yaml.YAMLToJSON(b)
+	j, err := yaml.YAMLToJSONStrict(b)
 	if err != nil {
 		return nil, fmt.Errorf("EgressRouter: not YAML or JSON: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
+	// Strict as the API server is: keys in their exact case, none
+	// repeated, none unknown.
 	er := &EgressRouter{}
-	if err := dec.Decode(er); err != nil {
+	if err := jsonx.Decode(j, er, jsonx.Options{}); err != nil {
 		return nil, fmt.Errorf("EgressRouter: %w", err)
 	}
 	if err := er.validate(); err != nil {
