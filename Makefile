@@ -59,15 +59,16 @@ test: deps build kube lint
 	EGRESS_NAT_BACKEND=iptables EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m -skip TestTwoNodes $(TESTFLAGS) ./plugins/... ./chain/e2e/ ./deploy/
 	EGRESS_NAT_BACKEND=iptables EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) -run TestOurPlugins ./conformance/
 
-## test-kernels: the kernel matrix. Boots each Debian kernel package in KERNELS (default: what linux-image-amd64
-## depends on) in qemu, software-emulated, with busybox, the modules and tools the tests need and their static
+## test-kernels: the kernel matrix. Boots each Debian kernel package in KERNELS (default: Debian 12's stock and
+## cloud kernels, the ones linux-image-amd64 and linux-image-cloud-amd64 name) in qemu, software-emulated, with busybox, the modules and tools the tests need and their static
 ## test binaries, and runs there what this host's kernel cannot: ipvlan L2 and L3 (single plugin and conflist,
 ## IPv4 and IPv6 traffic, CHECK, DEL), SCTP through a port rule with each NAT backend, and the conformance suite on
 ## ipvlan. The kernel and base initramfs are cached in VM_CACHE; the tables go to bin/kernels for make conformance.
 ## CI runs it after make test (.ci/run).
-KERNELS  ?= default
+KERNELS  ?= linux-image-amd64,linux-image-cloud-amd64
 VM_CACHE ?= $(HOME)/.cache/egress-router/vm
 test-kernels: deps build
+	rm -rf $(BIN)/kernels
 	set -o pipefail; EGRESS_KERNELS=$(KERNELS) EGRESS_VM_CACHE=$(VM_CACHE) EGRESS_KERNELS_OUT=$(BIN)/kernels EGRESS_BIN=$(BIN) \
 	  $(GO) test -count=1 -timeout 40m -v -run '^TestKernels$$' $(TESTFLAGS) ./deploy/ | grep -E '^ *(---|ok|FAIL|PASS)|kernels_test.go'
 

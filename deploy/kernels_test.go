@@ -40,7 +40,8 @@ var guestSections = []guestSection{
 var guestConformance = []string{"ipvlan", "egress-router-ipvlan", "egress-chain-ipvlan"}
 
 // TestKernels is make test-kernels: for each Debian kernel package in
-// EGRESS_KERNELS ("default": what linux-image-amd64 depends on), it boots
+// EGRESS_KERNELS (a kernel's, or a metapackage's such as
+// linux-image-cloud-amd64, which stands for the kernel it names), it boots
 // that kernel in qemu with the tests' binaries and runs the tests this
 // machine's kernel cannot (ipvlan, SCTP) there, failing on any failure or
 // skip inside, with the guest's output.
@@ -62,9 +63,6 @@ func TestKernels(t *testing.T) {
 	}
 	files := guestFiles(t, root, bin)
 	for _, pkg := range strings.Split(kernels, ",") {
-		if pkg == "default" {
-			pkg = ""
-		}
 		k, err := vm.Build(filepath.Join(root, "deploy", "local", "vm"), cache, pkg)
 		if err != nil {
 			t.Fatal(err)

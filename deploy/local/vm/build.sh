@@ -1,7 +1,8 @@
 #!/bin/bash
 # build.sh CACHE [KERNEL_PACKAGE]: a kernel and a base initramfs for the kernel-matrix VMs.
 #
-# The kernel is Debian's stock one (KERNEL_PACKAGE, default what linux-image-amd64 depends on),
+# The kernel is a Debian one: KERNEL_PACKAGE names it (linux-image-6.1.0-57-cloud-amd64), or a
+# metapackage that names the current one (linux-image-amd64, the default; linux-image-cloud-amd64);
 # downloaded with apt-get and unpacked here, never installed over this machine's. The initramfs
 # holds busybox, the modules the tests need, this machine's iproute2, iptables (nft and legacy),
 # nft and their libraries, and init (deploy/local/vm/init). The project's binaries are not in it:
@@ -17,10 +18,11 @@ need() { command -v "$1" >/dev/null || { echo "build.sh: $1 missing (make deps i
 need busybox
 need apt-get
 
-if [ -z "$pkg" ]; then
-	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-	[ -n "$pkg" ] || { echo "build.sh: apt-cache names no kernel under linux-image-amd64" >&2; exit 1; }
-fi
+# A metapackage stands for the kernel it depends on.
+meta=${pkg:-linux-image-amd64}
+pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$pkg" ] || pkg=$meta
+case $pkg in linux-image-[0-9]*) ;; *) echo "build.sh: $meta is not a Debian kernel package" >&2; exit 1 ;; esac
 release=${pkg#linux-image-}
 out=$cache/$release
 # The stamp is this folder's scripts and the host tools copied in: a change to either rebuilds.
