@@ -54,6 +54,8 @@ kube:
 
 test: deps build kube lint
 	EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
+	@# the conformance suite used from another module's go test, as a plugin's CI would (conformance/example)
+	cd conformance/example && CNI_PATH=$(BIN) $(GO) test -count=1 ./...
 	@echo "== again with the iptables NAT backend (the run above used nftables, what auto picks)"
 	@# the two-node failover is Kubernetes' timing and our ADD, the same with either backend: it runs once
 	EGRESS_NAT_BACKEND=iptables EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m -skip TestTwoNodes $(TESTFLAGS) ./plugins/... ./chain/e2e/ ./deploy/
