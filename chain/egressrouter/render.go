@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
@@ -44,20 +43,35 @@ type Objects struct {
 	Router *config.Router
 }
 
+// routerConf is the part of an egress-router config a resource fills in
+// (config.IP would drop an empty destinations list, which means "routes
+// only").
+type routerConf struct {
+	CNIVersion    string            `json:"cniVersion"`
+	Name          string            `json:"name"`
+	Type          string            `json:"type"`
+	IP            ipConf            `json:"ip"`
+	InterfaceType string            `json:"interfaceType"`
+	InterfaceArgs map[string]string `json:"interfaceArgs"`
+}
+
+type ipConf struct {
+	Addresses    []string `json:"addresses"`
+	Destinations []string `json:"destinations"`
+	Gateway      []string `json:"gateway,omitempty"`
+	FallbackIP   string   `json:"fallbackIP,omitempty"`
+}
+
 // Config is the egress-router config the resource means: every address
 // with its gateway, each rule as a destination line, the fallback, and
 // the macvlan master and mode.
 func (er *EgressRouter) Config() ([]byte, error) {
-	ip := map[string]any{"addresses": []string{}, "destinations": []string{}}
-	var gws []string
+	ip := ipConf{Addresses: []string{}, Destinations: []string{}}
 	for _, a := range er.Spec.Addresses {
-		ip["addresses"] = append(ip["addresses"].([]string), a.IP)
+		ip.Addresses = append(ip.Addresses, a.IP)
 		if a.Gateway != "" {
-			gws = append(gws, a.Gateway)
+			ip.Gateway = append(ip.Gateway, a.Gateway)
 		}
-	}
-	if len(gws) > 0 {
-		ip["gateway"] = gws
 	}
 	if r := er.Spec.Redirect; r != nil {
 		for _, rule := range r.RedirectRules {
@@ -65,20 +79,16 @@ func (er *EgressRouter) Config() ([]byte, error) {
 			if rule.TargetPort != nil {
 				d += fmt.Sprintf(" %d", *rule.TargetPort)
 			}
-			ip["destinations"] = append(ip["destinations"].([]string), d)
+			ip.Destinations = append(ip.Destinations, d)
 		}
-		if r.FallbackIP != "" {
-			ip["fallbackIP"] = r.FallbackIP
-		}
+		ip.FallbackIP = r.FallbackIP
 	}
 	args := map[string]string{"mode": strings.ToLower(er.Spec.NetworkInterface.Macvlan.Mode)}
 	if m := er.Spec.NetworkInterface.Macvlan.Master; m != "" {
 		args["master"] = m
 	}
-	return json.Marshal(map[string]any{
-		"cniVersion": "1.0.0", "type": "egress-router", "name": er.Name,
-		"ip": ip, "interfaceType": "macvlan", "interfaceArgs": args,
-	})
+	return json.Marshal(routerConf{CNIVersion: "1.0.0", Name: er.Name, Type: "egress-router", IP: ip,
+		InterfaceType: "macvlan", InterfaceArgs: args})
 }
 
 // Render makes the NAD, Deployment and Service for a parsed resource. The
@@ -108,7 +118,7 @@ func Render(er *EgressRouter, o Options) (*Objects, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Objects{NAD: n, Deployment: deployment(er.Name, ns, image), Service: service(er, ns), Router: c}, nil
+	return &Objects{NAD: n, Deployment: deployment(er.Name, ns, image), Service: service(er, ns, len(c.Addrs) == 2), Router: c}, nil
 }
 
 func deployment(name, ns, image string) *appsv1.Deployment {
@@ -149,7 +159,7 @@ func deployment(name, ns, image string) *appsv1.Deployment {
 // service is the Service the API promises: the rules' ports, or, for a
 // router with no rules (everything to the fallback), a headless Service
 // whose name leads to the pod on any port.
-func service(er *EgressRouter, ns string) *corev1.Service {
+func service(er *EgressRouter, ns string, dualStack bool) *corev1.Service {
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{Name: er.Name, Namespace: ns, Labels: map[string]string{RouterLabel: er.Name}},
@@ -170,14 +180,9 @@ func service(er *EgressRouter, ns string) *corev1.Service {
 	if len(svc.Spec.Ports) == 0 {
 		svc.Spec.ClusterIP = corev1.ClusterIPNone
 	}
-	// Dual-stack routers get a Service of each family.
-	fams := map[bool]bool{}
-	for _, a := range er.Spec.Addresses {
-		if ip, _, err := net.ParseCIDR(a.IP); err == nil {
-			fams[ip.To4() == nil] = true
-		}
-	}
-	if len(fams) == 2 {
+	// A dual-stack router (the config holds one address per family) gets
+	// a Service of each family.
+	if dualStack {
 		svc.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyPreferDualStack)
 	}
 	return svc
