@@ -72,7 +72,14 @@ func up(t *testing.T) *testnet.Topology {
 // where a runtime would run the plugins.
 func inNode(t *testing.T, topo *testnet.Topology, f func() error) error {
 	t.Helper()
-	n, err := nstest.NS(topo.Node)
+	return inNetns(t, topo.Node, f)
+}
+
+// inNetns runs f with the current thread in namespace name; sockets made
+// there stay there.
+func inNetns(t *testing.T, name string, f func() error) error {
+	t.Helper()
+	n, err := nstest.NS(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,11 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/containernetworking/plugins/pkg/ns"
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/egress-router/egress-router/chain/nstest"
@@ -47,13 +44,16 @@ func TestProxyRecipes(t *testing.T) {
 
 	// The far side: an HTTP server that answers with the peer it saw, a
 	// TCP server for CONNECT, and a DNS server.
-	web := serveHTTPIn(t, topo.Far, testnet.FarServerIP+":80")
-	tunnelEnd, err := nstest.Serve(topo.Far, "tcp", testnet.FarServerIP+":8443")
-	if err != nil {
-		t.Fatal(err)
+	servers := map[string]*nstest.Server{}
+	for proto, port := range map[string]string{"http": "80", "tcp": "8443", "dns": "53"} {
+		srv, err := nstest.Serve(topo.Far, proto, testnet.FarServerIP+":"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		servers[proto] = srv
 	}
-	t.Cleanup(tunnelEnd.Close)
-	dnsSrv := serveDNSIn(t, topo.Far, testnet.FarServerIP+":53")
+	web, tunnelEnd, dnsSrv := servers["http"], servers["tcp"], servers["dns"]
 
 	startIn(t, topo.Router, proxy, "http", "-listen", testnet.RouterPodIP+":3128", "-allow", "far.example,*.allowed.example",
 		"-connect-ports", "443,8443", "-map", "far.example="+testnet.FarServerIP, "-map", "www.allowed.example="+testnet.FarServerIP,
@@ -142,12 +142,7 @@ func startIn(t *testing.T, netns string, argv ...string) {
 // there.
 func inNS(t *testing.T, netns string, f func() error) {
 	t.Helper()
-	n, err := nstest.NS(netns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	if err := n.Do(func(ns.NetNS) error { return f() }); err != nil {
+	if err := inNetns(t, netns, f); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -178,71 +173,6 @@ func proxyRequest(t *testing.T, netns, proxy, req string) (int, string) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(b))
-}
-
-// peers records who a server saw.
-type peers struct {
-	mu  sync.Mutex
-	saw []string
-}
-
-func (p *peers) add(a string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.saw = append(p.saw, a)
-}
-
-func (p *peers) Peers() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.saw...)
-}
-
-// serveHTTPIn answers every request with the peer address it came from.
-func serveHTTPIn(t *testing.T, netns, addr string) *peers {
-	t.Helper()
-	var l net.Listener
-	inNS(t, netns, func() (err error) { l, err = net.Listen("tcp", addr); return err })
-	p := &peers{}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.add(r.RemoteAddr)
-		fmt.Fprintln(w, r.RemoteAddr)
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return p
-}
-
-// serveDNSIn answers every A query with FarServerIP.
-func serveDNSIn(t *testing.T, netns, addr string) *peers {
-	t.Helper()
-	var pc net.PacketConn
-	inNS(t, netns, func() (err error) { pc, err = net.ListenPacket("udp", addr); return err })
-	p := &peers{}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var m dnsmessage.Message
-			if m.Unpack(buf[:n]) != nil || len(m.Questions) != 1 {
-				continue
-			}
-			p.add(from.String())
-			m.Header.Response = true
-			m.Answers = []dnsmessage.Resource{{
-				Header: dnsmessage.ResourceHeader{Name: m.Questions[0].Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
-				Body:   &dnsmessage.AResource{A: [4]byte(net.ParseIP(testnet.FarServerIP).To4())},
-			}}
-			if b, err := m.Pack(); err == nil {
-				pc.WriteTo(b, from)
-			}
-		}
-	}()
-	t.Cleanup(func() { pc.Close() })
-	return p
 }
 
 // dnsQuery asks server for name's A records from netns.

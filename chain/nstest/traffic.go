@@ -3,15 +3,19 @@ package nstest
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Server is a TCP, SCTP or UDP listener inside a namespace that answers each
-// connection or datagram with the peer address it saw.
+// connection or datagram with the peer address it saw; an "http" one
+// answers each request so, and a "dns" one answers each A query with its
+// own IPv4 address.
 type Server struct {
 	mu    sync.Mutex
 	peers []string
@@ -82,6 +86,23 @@ func Serve(name, proto, addr string) (*Server, error) {
 					pc.WriteTo([]byte(s.saw(from)+"\n"), from)
 				}
 			}()
+		case "http":
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintln(w, s.saw(tcpAddr(r.RemoteAddr)))
+			})}
+			s.close = func() { srv.Close() }
+			go srv.Serve(l)
+		case "dns":
+			pc, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return err
+			}
+			s.close = func() { pc.Close() }
+			go serveDNS(s, pc)
 		default:
 			return fmt.Errorf("unknown protocol %q", proto)
 		}
@@ -136,4 +157,35 @@ func SourceIP(hostport string) string {
 		return hostport
 	}
 	return h
+}
+
+// tcpAddr is a "host:port" peer as a net.Addr.
+type tcpAddr string
+
+func (a tcpAddr) Network() string { return "tcp" }
+func (a tcpAddr) String() string  { return string(a) }
+
+// serveDNS answers every A query on pc with pc's own IPv4 address.
+func serveDNS(s *Server, pc net.PacketConn) {
+	own := [4]byte(pc.LocalAddr().(*net.UDPAddr).IP.To4())
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		var m dnsmessage.Message
+		if m.Unpack(buf[:n]) != nil || len(m.Questions) != 1 {
+			continue
+		}
+		s.saw(from)
+		m.Header.Response = true
+		m.Answers = []dnsmessage.Resource{{
+			Header: dnsmessage.ResourceHeader{Name: m.Questions[0].Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
+			Body:   &dnsmessage.AResource{A: own},
+		}}
+		if b, err := m.Pack(); err == nil {
+			pc.WriteTo(b, from)
+		}
+	}
 }
