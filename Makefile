@@ -16,6 +16,17 @@ UPSTREAM := github.com/containernetworking/plugins/plugins/main/macvlan \
             github.com/containernetworking/plugins/plugins/main/ptp \
             github.com/containernetworking/plugins/plugins/main/loopback \
             github.com/containernetworking/plugins/plugins/ipam/host-local \
+            github.com/containernetworking/plugins/plugins/ipam/dhcp \
+            github.com/containernetworking/plugins/plugins/main/bridge \
+            github.com/containernetworking/plugins/plugins/main/host-device \
+            github.com/containernetworking/plugins/plugins/main/vlan \
+            github.com/containernetworking/plugins/plugins/main/tap \
+            github.com/containernetworking/plugins/plugins/main/dummy \
+            github.com/containernetworking/plugins/plugins/meta/tuning \
+            github.com/containernetworking/plugins/plugins/meta/bandwidth \
+            github.com/containernetworking/plugins/plugins/meta/firewall \
+            github.com/containernetworking/plugins/plugins/meta/sbr \
+            github.com/containernetworking/plugins/plugins/meta/vrf \
             github.com/containernetworking/cni/cnitool
 # VERSION tags the installer image; deploy/kubernetes names this tag.
 VERSION := 0.4.0
@@ -37,7 +48,7 @@ all: build
 deps:
 	@bash deploy/local/deps.sh
 
-## build: our plugins and the pinned upstream macvlan/ipvlan/static/portmap + cnitool, in bin/ (a CNI_PATH)
+## build: our plugins and every pinned upstream plugin (main, meta, IPAM) + cnitool, in bin/ (a CNI_PATH)
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS) -X $(BUILDVERSION)=$(VERSION)' -o $(BIN)/ $(addprefix ./plugins/,$(OURS)) ./chain/cmd/egress-chain ./chain/cmd/egress-ipconfig ./chain/cmd/egress-bench ./conformance/cmd/cni-conformance ./deploy/egress-install ./deploy/egress-proxy ./deploy/local/peerecho ./deploy/local/topo ./deploy/local/pause
