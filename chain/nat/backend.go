@@ -111,23 +111,22 @@ func choose(b Backend, nftOK bool) Backend {
 }
 
 // legacyNAT reports whether legacy iptables has a nat table in the
-// current thread's netns: the kernel lists the tables it instantiated
-// there, without running iptables.
-func legacyNAT(f netx.Family) bool {
+// current thread's netns.
+func legacyNAT(f netx.Family) bool { return legacyTable(f, tableNAT) }
+
+// legacyTables lists the tables legacy iptables has in the current
+// thread's netns: the kernel lists those it instantiated there, without
+// running iptables.
+func legacyTables(f netx.Family) []string {
 	name := "/proc/thread-self/net/ip_tables_names"
 	if f == netx.V6 {
 		name = "/proc/thread-self/net/ip6_tables_names"
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return false
+		return nil
 	}
-	for _, t := range strings.Fields(string(b)) {
-		if t == "nat" {
-			return true
-		}
-	}
-	return false
+	return strings.Fields(string(b))
 }
 
 // Describe renders a ruleset the way the backend's own tools list it

@@ -13,8 +13,9 @@ import (
 	"github.com/egress-router/egress-router/chain/netx"
 )
 
-// iptablesBackend writes the rulesets with one iptables-save and one
-// iptables-restore per family, run on the thread switched into the pod.
+// iptablesBackend writes the rulesets with one iptables-restore per
+// family, run on the thread switched into the pod, after reading what is
+// there (iptHave: over netlink, or one iptables-save).
 type iptablesBackend struct{}
 
 // xtablesWait bounds how long a rule change waits for the xtables lock,
@@ -73,7 +74,7 @@ func (iptablesBackend) apply(p pod, sets []Ruleset, markForwarding []netx.Family
 			for _, rs := range done {
 				// This ADD's marker goes too; the caller puts the old
 				// forwarding values back.
-				if have, serr := ipSave(rs.Family); serr == nil {
+				if have, serr := iptHave(p, rs.Family); serr == nil {
 					p, h := removeLines(have, rs.Egress)
 					if h.marker && contains(markForwarding, rs.Family) {
 						p[tableNAT] = append(p[tableNAT], "-X "+iptMarker)
@@ -84,7 +85,7 @@ func (iptablesBackend) apply(p pod, sets []Ruleset, markForwarding []netx.Family
 		}
 	}()
 	for _, rs := range sets {
-		have, err := ipSave(rs.Family)
+		have, err := iptHave(p, rs.Family)
 		if err != nil {
 			return fmt.Errorf("%s iptables is not usable: %w", rs.Family, err)
 		}
@@ -123,7 +124,7 @@ func (b iptablesBackend) remove(p pod, egress string, fams []netx.Family) (map[n
 func (iptablesBackend) removeReleasing(p pod, egress string, fams []netx.Family, release func(netx.Family, holding) bool) (map[netx.Family]holding, error) {
 	held := map[netx.Family]holding{}
 	for _, f := range fams {
-		have, err := ipSave(f)
+		have, err := iptHave(p, f)
 		if err != nil {
 			// Only a missing tool means nothing of ours can be there.
 			if errors.Is(err, exec.ErrNotFound) {
