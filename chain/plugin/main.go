@@ -7,12 +7,15 @@
 package plugin
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/utils/buildversion"
 
@@ -48,10 +51,41 @@ func Main(p config.Plugin) {
 		}
 		return
 	}
+	if os.Getenv("CNI_COMMAND") == "VERSION" {
+		if err := answerVersion(os.Stdin, os.Stdout); err != nil {
+			_ = err.Print()
+			os.Exit(1)
+		}
+		return
+	}
 	about := buildversion.BuildString(string(p))
 	if os.Getenv("CNI_COMMAND") == "" {
 		fmt.Fprintln(os.Stderr, about)
 		about = ""
 	}
 	skel.PluginMainFuncs(skel.CNIFuncs{Add: c.add, Check: c.check, Del: c.del, GC: c.gc, Status: c.status}, Versions, about)
+}
+
+// answerVersion answers VERSION with the cniVersion it was asked at, as
+// the spec's VERSION result wants; skel answers with the newest version
+// the library knows whatever was asked. Without one on stdin, it answers
+// as skel does.
+func answerVersion(in io.Reader, out io.Writer) *types.Error {
+	b, err := io.ReadAll(in)
+	if err != nil {
+		return types.NewError(types.ErrIOFailure, fmt.Sprintf("VERSION: reading stdin: %v", err), "")
+	}
+	var asked struct {
+		CNIVersion string `json:"cniVersion"`
+	}
+	// Unreadable input is answered as skel would, not refused: VERSION
+	// never failed before, and a runtime probes with it.
+	if json.Unmarshal(b, &asked) != nil || asked.CNIVersion == "" {
+		asked.CNIVersion = version.Current()
+	}
+	err = json.NewEncoder(out).Encode(map[string]any{"cniVersion": asked.CNIVersion, "supportedVersions": Versions.SupportedVersions()})
+	if err != nil {
+		return types.NewError(types.ErrIOFailure, fmt.Sprintf("VERSION: %v", err), "")
+	}
+	return nil
 }
