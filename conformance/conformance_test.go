@@ -127,7 +127,7 @@ func brokenTarget(t *testing.T, fault string) *Target {
 	}
 	t.Helper()
 	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "broken"), "./testdata/broken").CombinedOutput()
+	out, err := exec.Command("go", "build", "-ldflags", "-X main.fault="+fault, "-o", filepath.Join(dir, "broken"), "./testdata/broken").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build the broken plugin: %v: %s", err, out)
 	}
@@ -161,6 +161,11 @@ func TestBrokenPlugin(t *testing.T) {
 		{"plain-errors", []string{"error/format", "error/no-command", "error/no-ifname", "error/no-name"}},
 		{"hang", []string{"hygiene/time", "del/twice"}},
 		{"panic-noprev", []string{"chained/no-prev", "hygiene/no-panic"}},
+		{"version-current", []string{"version/echo"}},
+		{"check-strict", []string{"check/later-changes"}},
+		{"del-needs-prev", []string{"del/no-prev"}},
+		{"unknown-ok", []string{"error/unknown-command"}},
+		{"vague-env", []string{"error/names-variable"}},
 	}
 	for _, c := range cases {
 		t.Run("fault="+c.fault, func(t *testing.T) {

@@ -85,12 +85,17 @@ func Run(t *Target) (*Report, error) {
 		return nil, err
 	}
 	s.versionChecks()
+	s.versionEcho()
 	s.lifecycleChecks()
 	s.resultChecks()
 	s.existingIfName()
 	s.tamperChecks()
+	s.checkLaterChanges()
 	s.delChecks()
+	s.delNoPrev()
 	s.errorChecks()
+	s.unknownCommand()
+	s.envErrorNames()
 	s.chainedChecks()
 	s.statusCheck()
 	s.gcCheck()

@@ -28,6 +28,10 @@ type conf struct {
 	Break string `json:"break"`
 }
 
+// fault is the build's fault (go build -ldflags -X main.fault=...), for
+// calls whose stdin carries no "break": VERSION reads only cniVersion.
+var fault string
+
 var dst = &net.IPNet{IP: net.IPv4(198, 51, 100, 0).To4(), Mask: net.CIDRMask(24, 32)}
 
 func route(netns string) (*netlink.Route, error) {
@@ -88,12 +92,20 @@ func add(args *skel.CmdArgs) error {
 }
 
 func check(args *skel.CmdArgs) error {
-	c, _, err := parse(args.StdinData)
+	c, prev, err := parse(args.StdinData)
 	if err != nil {
 		return err
 	}
 	if c.Break == "check-blind" {
 		return nil
+	}
+	if c.Break == "check-strict" && prev != nil {
+		// The fault: a route a later plugin added is taken for damage.
+		for _, r := range prev.Routes {
+			if r.Dst.String() != dst.String() {
+				return fmt.Errorf("unexpected route %s", r.Dst.String())
+			}
+		}
 	}
 	r, err := route(args.Netns)
 	if err != nil {
@@ -109,12 +121,15 @@ func check(args *skel.CmdArgs) error {
 }
 
 func del(args *skel.CmdArgs) error {
-	c, _, err := parse(args.StdinData)
+	c, prev, err := parse(args.StdinData)
 	if err != nil {
 		return err
 	}
 	if c.Break == "leak" {
 		return nil
+	}
+	if c.Break == "del-needs-prev" && prev == nil {
+		return fmt.Errorf("prevResult: missing")
 	}
 	if args.Netns == "" {
 		return nil
@@ -144,6 +159,9 @@ func main() {
 	stdin, _ := io.ReadAll(os.Stdin)
 	var c conf
 	_ = json.Unmarshal(stdin, &c)
+	if c.Break == "" {
+		c.Break = fault
+	}
 	if c.Break == "plain-errors" {
 		// The fault: errors as text, not as a CNI error object.
 		if os.Getenv("CNI_COMMAND") != "ADD" && os.Getenv("CNI_COMMAND") != "DEL" && os.Getenv("CNI_COMMAND") != "CHECK" &&
@@ -152,6 +170,15 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	switch cmd := os.Getenv("CNI_COMMAND"); {
+	case cmd == "VERSION" && c.Break != "version-current":
+		// skel answers with the newest version it knows; the spec asks
+		// for the one on stdin (the fault leaves it to skel).
+		_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"cniVersion": c.CNIVersion, "supportedVersions": version.All.SupportedVersions()})
+		return
+	case cmd == "FROB" && c.Break == "unknown-ok":
+		return // the fault: a command it does not know succeeds
+	}
 	r, w, _ := os.Pipe()
 	go func() { _, _ = io.Copy(w, bytes.NewReader(stdin)); w.Close() }()
 	os.Stdin = r
@@ -159,6 +186,9 @@ func main() {
 		GC: func(*skel.CmdArgs) error { return nil }, Status: func(*skel.CmdArgs) error { return nil }},
 		version.All, "")
 	if err != nil {
+		if c.Break == "vague-env" && err.Code == types.ErrInvalidEnvironmentVariables {
+			err.Msg = "bad environment" // the fault: which variable is not said
+		}
 		if c.Break == "plain-errors" {
 			fmt.Println("error:", err.Msg)
 		} else {
