@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
@@ -31,40 +32,41 @@ func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) 
 			return masterOf(l, "parent of the egress link")
 		}
 	}
-	links, err := netlinksafe.LinkList()
+	// One dump of every address, not one per link: a node holds a veth
+	// per pod.
+	all, err := netlinksafe.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
-		return nil, fmt.Errorf("failed to list host links: %w", err)
+		return nil, fmt.Errorf("failed to list host addresses: %w", err)
 	}
-	byIndex := map[int]netlink.Link{}
-	for _, l := range links {
-		byIndex[l.Attrs().Index] = l
-	}
-	var matches []netlink.Link
-	for _, l := range links {
-		if l.Attrs().Flags&net.FlagLoopback != 0 {
+	var matches []int
+	for _, a := range all {
+		if a.IPNet == nil || slices.Contains(matches, a.LinkIndex) {
 			continue
 		}
-		addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
-		if err != nil {
-			continue
-		}
-	addrLoop:
-		for _, a := range addrs {
-			for _, e := range egressAddrs {
-				if a.IPNet != nil && a.IPNet.Contains(e.IP) {
-					matches = append(matches, l)
-					break addrLoop
-				}
+		for _, e := range egressAddrs {
+			if a.IPNet.Contains(e.IP) {
+				matches = append(matches, a.LinkIndex)
+				break
 			}
 		}
 	}
-	if len(matches) == 1 {
-		return masterOf(matches[0], "host link on the egress subnet")
+	var links []netlink.Link
+	for _, i := range matches {
+		l, err := netlink.LinkByIndex(i)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read host link %d: %w", i, err)
+		}
+		if l.Attrs().Flags&net.FlagLoopback == 0 {
+			links = append(links, l)
+		}
 	}
-	if len(matches) > 1 {
+	if len(links) == 1 {
+		return masterOf(links[0], "host link on the egress subnet")
+	}
+	if len(links) > 1 {
 		names := []string{}
-		for _, m := range matches {
-			names = append(names, m.Attrs().Name)
+		for _, l := range links {
+			names = append(names, l.Attrs().Name)
 		}
 		return nil, fmt.Errorf("several host links are on the egress subnet (%v); name the master explicitly", names)
 	}
@@ -75,7 +77,7 @@ func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) 
 		}
 		for i := range routes {
 			if netx.IsDefault(routes[i].Dst) && routes[i].LinkIndex > 0 {
-				if l, ok := byIndex[routes[i].LinkIndex]; ok {
+				if l, err := netlink.LinkByIndex(routes[i].LinkIndex); err == nil {
 					return masterOf(l, "host default-route link")
 				}
 			}
