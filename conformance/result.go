@@ -110,7 +110,12 @@ func inNetns(r *rawResult, netnsPath string) []string {
 				bad = append(bad, fmt.Sprintf("interfaces[%d] %q is not in the pod: %v", i, itf.Name, err))
 				continue
 			}
-			if itf.Mac != "" && !strings.EqualFold(itf.Mac, l.Attrs().HardwareAddr.String()) {
+			have := l.Attrs().HardwareAddr.String()
+			if have == "" {
+				// netlink leaves lo's all-zero address out; ip shows it
+				have = "00:00:00:00:00:00"
+			}
+			if itf.Mac != "" && !strings.EqualFold(itf.Mac, have) {
 				bad = append(bad, fmt.Sprintf("interfaces[%d] %q has mac %s, the result says %s", i, itf.Name, l.Attrs().HardwareAddr, itf.Mac))
 			}
 		}

@@ -15,13 +15,14 @@ import (
 type sandbox struct {
 	prefix, host, ext string
 	pods              atomic.Int32
+	hostLinks         []string // Target.HostLinks
 }
 
 var sandboxes atomic.Int32
 
-func newSandbox() (s *sandbox, err error) {
+func newSandbox(hostLinks []string) (s *sandbox, err error) {
 	p := fmt.Sprintf("cnc%d-%d-", os.Getpid()%100000, sandboxes.Add(1))
-	s = &sandbox{prefix: p, host: p + "host", ext: p + "ext"}
+	s = &sandbox{prefix: p, host: p + "host", ext: p + "ext", hostLinks: hostLinks}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -48,6 +49,9 @@ func newSandbox() (s *sandbox, err error) {
 	); err != nil {
 		return s, err
 	}
+	if err := s.ensureHostLinks(); err != nil {
+		return s, err
+	}
 	return s, nsutil.IP(s.ext, "addr add 192.168.12.1/24 dev ext1", "addr add fd00:12::1/64 dev ext1 nodad", "link set ext1 up")
 }
 
@@ -62,9 +66,18 @@ func (s *sandbox) newPod() (*pod, error) {
 	if n > 400 {
 		return nil, fmt.Errorf("sandbox: out of pod addresses")
 	}
+	if err := s.ensureHostLinks(); err != nil {
+		return nil, err
+	}
 	p := &pod{name: fmt.Sprintf("%spod%d", s.prefix, n), n: n}
 	p.path = nsutil.Path(p.name)
 	if err := nsutil.Add(p.name); err != nil {
+		return nil, err
+	}
+	// lo as a new namespace has it, down, for the runtime's loopback
+	// plugin to bring up (nsutil.Add brings it up).
+	if err := nsutil.IP(p.name, "link set lo down"); err != nil {
+		s.delPod(p)
 		return nil, err
 	}
 	host := fmt.Sprintf("vp%d", n)
@@ -90,10 +103,43 @@ func (s *sandbox) delPod(p *pod) {
 	_ = nsutil.Del(p.name)
 }
 
+// ensureHostLinks makes each of the target's host links whose pair is
+// not in the host namespace (the first time, or after the pod holding
+// it was deleted, which deletes a veth), always with the same index and
+// address. The peer is what shows the pair exists: the link itself may
+// be in a pod.
+func (s *sandbox) ensureHostLinks() error {
+	for i, name := range s.hostLinks {
+		if len(name) > 14 {
+			return fmt.Errorf("host link %q: longer than 14 characters", name)
+		}
+		if nsutil.IP(s.host, "link show "+name+"p") == nil {
+			continue
+		}
+		_ = nsutil.IP(s.host, "link del "+name)
+		if err := nsutil.IP(s.host,
+			fmt.Sprintf("link add %s index %d address 02:cc:00:00:%02x:00 type veth peer name %sp index %d address 02:cc:00:00:%02x:01",
+				name, 3000+2*i, i, name, 3001+2*i, i),
+			// down, and without IPv6 addresses, so the peer looks the
+			// same whatever the plugin does with the link
+			"link set "+name+"p addrgenmode none", "link set "+name+" addrgenmode none"); err != nil {
+			return fmt.Errorf("host link %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // supports reports whether the kernel can make links of a kind, by
 // making one in the host namespace and removing it.
 func (s *sandbox) supports(kind string) error {
 	args := []string{"-n", s.host, "link", "add", "cnc-probe", "link", "ext0", "type", kind}
+	// the kinds that cannot be made without a parameter
+	switch kind {
+	case "vlan":
+		args = append(args, "id", "4094")
+	case "vrf":
+		args = append(args, "table", "4094")
+	}
 	out, err := exec.Command("ip", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("this kernel has no %s (%s)", kind, strings.TrimSpace(string(out)))

@@ -45,6 +45,42 @@ type Target struct {
 	Requires []string `json:"requires,omitempty"`
 	// Timeout bounds each plugin call; default 30s.
 	Timeout time.Duration `json:"-"`
+	// CNIVersion, when set, grades the config at this version instead
+	// of its own, the way a runtime writes the config for plugins whose
+	// VERSION stops short of it (Debian's 1.1.1 plugins speak up to
+	// 1.0.0, and the targets are written at 1.1.0).
+	CNIVersion string `json:"-"`
+	// HostLinks names links the sandbox keeps in its host namespace for
+	// a plugin to take into the pod (host-device): each is a veth whose
+	// peer, the name with "p" appended, stays in the host. A veth inside
+	// a pod whose namespace is deleted is deleted by the kernel, with
+	// its peer, so the sandbox makes a missing pair again before each
+	// pod, with the same index and address, and the host's snapshot
+	// stays comparable.
+	HostLinks []string `json:"hostLinks,omitempty"`
+	// Daemons run for the whole run, in the sandbox's host or ext
+	// namespace, and are stopped at its end: the dhcp plugin's daemon,
+	// and a DHCP server beyond ext0.
+	Daemons []Daemon `json:"daemons,omitempty"`
+}
+
+// RunDirVar is replaced in Config and Second, and set in the environment
+// of Daemons and Owns commands, with a directory of the run's own
+// (removed at its end): for state a plugin keeps outside the namespaces,
+// such as host-local's dataDir or the dhcp daemon's socket, so runs in
+// parallel do not share it.
+const RunDirVar = "$CNC_RUN_DIR"
+
+// Daemon is a shell command the suite starts before grading, in the
+// sandbox's "host" namespace (default) or "ext", with CNC_RUN_DIR set
+// and the CNI path first in PATH; the suite waits until Ready (a path,
+// usually a socket) exists, and kills the command's process group at
+// the end.
+type Daemon struct {
+	Name  string `json:"name"`
+	Run   string `json:"run"`
+	In    string `json:"in,omitempty"`
+	Ready string `json:"ready,omitempty"`
 }
 
 // Resource is something a plugin owns, and a shell command that removes
@@ -57,7 +93,8 @@ type Resource struct {
 }
 
 // LoadTarget reads a target file: either a plain CNI config or conflist,
-// or a suite file {"target", "grade", "owns", "requires", "config": …}.
+// or a suite file {"target", "grade", "owns", "requires", "hostLinks",
+// "daemons", "config": …}.
 func LoadTarget(path string) (*Target, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -53,6 +53,8 @@ func run(argv []string, stdout io.Writer) (failed bool, err error) {
 	args := fs.String("args", "", "CNI_ARGS")
 	timeout := fs.Duration("timeout", 30*time.Second, "time bound of each plugin call")
 	markdown := fs.Bool("markdown", false, "print Markdown sections instead of text tables")
+	version := fs.String("version", "", "grade at this cniVersion instead of the config's (plugins that stop short of it)")
+	label := fs.String("label", "", "appended to each target's name in the report (e.g. which build of the plugins)")
 	var own owns
 	fs.Var(&own, "owns", "NAME=COMMAND: a resource the plugin owns and a shell command removing it in the pod (repeatable)")
 	if err := fs.Parse(argv); err != nil {
@@ -87,6 +89,10 @@ func run(argv []string, stdout io.Writer) (failed bool, err error) {
 			t.Args = *args
 		}
 		t.Owns = append(t.Owns, own...)
+		t.CNIVersion = *version
+		if *label != "" {
+			t.Name += " " + *label
+		}
 		rep, err := conformance.Run(t)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", f, err)
