@@ -44,6 +44,9 @@ type outcome struct {
 	exit     int
 	timedOut bool
 	took     time.Duration
+	// delegated are the calls the plugin made through CNI_PATH (and
+	// those its delegates made in turn), from the spy.
+	delegated []delegation
 }
 
 func (o *outcome) ok() bool { return o.exit == 0 && !o.timedOut }
@@ -103,7 +106,9 @@ type runner struct {
 	path    []string
 	types   []string
 	bins    []string
+	real    []string // bins with symbolic links resolved: a delegation's parent
 	timeout time.Duration
+	spy     *spy
 
 	mu       sync.Mutex
 	outcomes []*outcome
@@ -117,8 +122,37 @@ func newRunner(host string, path []string, types []string, timeout time.Duration
 			return nil, err
 		}
 		r.bins = append(r.bins, bin)
+		real, err := filepath.EvalSymlinks(bin)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", bin, err)
+		}
+		r.real = append(r.real, real)
 	}
+	sp, err := newSpy(path)
+	if err != nil {
+		return nil, err
+	}
+	r.spy = sp
 	return r, nil
+}
+
+func (r *runner) close() { r.spy.close() }
+
+// cniPath is the plugins' CNI_PATH: the spy's wrappers first, so that
+// delegated calls go through them.
+func (r *runner) cniPath() string {
+	return strings.Join(append([]string{r.spy.bin()}, r.path...), string(os.PathListSeparator))
+}
+
+// direct are the calls plugin i made itself, not its delegates.
+func (r *runner) direct(o *outcome) []delegation {
+	var out []delegation
+	for _, d := range o.delegated {
+		if d.parent == r.real[o.call.plugin] {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func find(typ string, path []string) (string, error) {
@@ -137,7 +171,9 @@ func (r *runner) run(c *call) *outcome {
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", r.host, r.bins[c.plugin])
 	env := map[string]string{
 		"CNI_COMMAND": c.command, "CNI_CONTAINERID": c.containerID, "CNI_NETNS": c.netns,
-		"CNI_IFNAME": c.ifName, "CNI_ARGS": c.args, "CNI_PATH": strings.Join(r.path, string(os.PathListSeparator)),
+		"CNI_IFNAME": c.ifName, "CNI_ARGS": c.args,
+		// The spy's wrappers come first, so delegated calls go through them.
+		"CNI_PATH": r.cniPath(),
 	}
 	for _, k := range c.omit {
 		delete(env, k)
@@ -164,7 +200,8 @@ func (r *runner) run(c *call) *outcome {
 	cmd.WaitDelay = time.Second
 	start := time.Now()
 	err := cmd.Run()
-	o := &outcome{call: c, typ: r.types[c.plugin], stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	o := &outcome{call: c, typ: r.types[c.plugin], stdout: out.String(), stderr: errb.String(), took: time.Since(start),
+		delegated: r.spy.collect()}
 	if ctx.Err() != nil {
 		o.timedOut, o.exit = true, -1
 	} else if err != nil {

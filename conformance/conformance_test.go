@@ -136,7 +136,8 @@ func brokenTarget(t *testing.T, fault string) *Target {
 		"plugins": []any{
 			map[string]any{"type": "macvlan", "master": "ext0",
 				"ipam": map[string]any{"type": "static", "addresses": []any{map[string]any{"address": "192.168.12.99/24"}}}},
-			map[string]any{"type": "broken", "break": fault},
+			map[string]any{"type": "broken", "break": fault,
+				"ipam": map[string]any{"type": "static", "addresses": []any{map[string]any{"address": "192.168.12.98/24"}}}},
 		},
 	})
 	g := 1
@@ -166,6 +167,7 @@ func TestBrokenPlugin(t *testing.T) {
 		{"del-needs-prev", []string{"del/no-prev"}},
 		{"unknown-ok", []string{"error/unknown-command"}},
 		{"vague-env", []string{"error/names-variable"}},
+		{"delegate-sloppy", []string{"delegate/forwards", "delegate/same-env", "delegate/same-config", "delegate/stderr", "delegate/del-after-failure"}},
 	}
 	for _, c := range cases {
 		t.Run("fault="+c.fault, func(t *testing.T) {

@@ -1,12 +1,15 @@
 // broken is a chained CNI plugin with deliberate faults, for the
 // conformance suite's own tests. Without "break" it is correct: ADD adds
 // a route to 198.51.100.0/24 via eth0's gateway in the pod and passes
-// prevResult on, CHECK looks for that route, DEL removes it. "break"
-// picks one fault.
+// prevResult on, CHECK looks for that route, DEL removes it. With an
+// "ipam" section it also runs that IPAM plugin on every command, as a
+// delegating plugin must (its result is not used). "break" picks one
+// fault.
 package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +18,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
@@ -66,9 +70,61 @@ func parse(b []byte) (*conf, *current.Result, error) {
 	return c, prev, err
 }
 
+// delegate runs the config's IPAM plugin with broken's own command. The
+// fault "delegate-sloppy" breaks section 4 every way at once: the
+// delegate gets part of the config and another CNI_CONTAINERID, its
+// stderr is dropped, GC is not passed on, and a failed ADD is not undone.
+func delegate(c *conf, stdin []byte) error {
+	if c.IPAM.Type == "" {
+		return nil
+	}
+	ctx := context.Background()
+	exec := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}}
+	sloppy := c.Break == "delegate-sloppy"
+	if sloppy {
+		exec.RawExec.Stderr = io.Discard
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(stdin, &m)
+		stdin, _ = json.Marshal(map[string]json.RawMessage{"cniVersion": m["cniVersion"], "name": m["name"], "ipam": m["ipam"]})
+		os.Setenv("CNI_CONTAINERID", "sloppy")
+	}
+	switch os.Getenv("CNI_COMMAND") {
+	case "ADD":
+		_, err := invoke.DelegateAdd(ctx, c.IPAM.Type, stdin, exec)
+		if err != nil && !sloppy {
+			_ = invoke.DelegateDel(ctx, c.IPAM.Type, stdin, exec)
+		}
+		return err
+	case "CHECK":
+		return invoke.DelegateCheck(ctx, c.IPAM.Type, stdin, exec)
+	case "DEL":
+		return invoke.DelegateDel(ctx, c.IPAM.Type, stdin, exec)
+	case "GC":
+		if sloppy {
+			return nil
+		}
+		return invoke.DelegateGC(ctx, c.IPAM.Type, stdin, exec)
+	case "STATUS":
+		return invoke.DelegateStatus(ctx, c.IPAM.Type, stdin, exec)
+	}
+	return nil
+}
+
+// delegated is a command whose only work is the delegate's.
+func delegated(args *skel.CmdArgs) error {
+	c, _, err := parse(args.StdinData)
+	if err != nil {
+		return err
+	}
+	return delegate(c, args.StdinData)
+}
+
 func add(args *skel.CmdArgs) error {
 	c, prev, err := parse(args.StdinData)
 	if err != nil {
+		return err
+	}
+	if err := delegate(c, args.StdinData); err != nil {
 		return err
 	}
 	if prev == nil {
@@ -98,6 +154,9 @@ func check(args *skel.CmdArgs) error {
 	}
 	if c.Break == "check-blind" {
 		return nil
+	}
+	if err := delegate(c, args.StdinData); err != nil {
+		return err
 	}
 	if c.Break == "check-strict" && prev != nil {
 		// The fault: a route a later plugin added is taken for damage.
@@ -130,6 +189,9 @@ func del(args *skel.CmdArgs) error {
 	}
 	if c.Break == "del-needs-prev" && prev == nil {
 		return fmt.Errorf("prevResult: missing")
+	}
+	if err := delegate(c, args.StdinData); err != nil {
+		return err
 	}
 	if args.Netns == "" {
 		return nil
@@ -183,7 +245,7 @@ func main() {
 	go func() { _, _ = io.Copy(w, bytes.NewReader(stdin)); w.Close() }()
 	os.Stdin = r
 	err := skel.PluginMainFuncsWithError(skel.CNIFuncs{Add: add, Check: check, Del: del,
-		GC: func(*skel.CmdArgs) error { return nil }, Status: func(*skel.CmdArgs) error { return nil }},
+		GC: delegated, Status: delegated},
 		version.All, "")
 	if err != nil {
 		if c.Break == "vague-env" && err.Code == types.ErrInvalidEnvironmentVariables {

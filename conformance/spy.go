@@ -1,0 +1,137 @@
+package conformance
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// spy stands in front of every plugin in CNI_PATH: a plugin that
+// delegates (to its IPAM plugin, say) finds the spy's wrapper first,
+// which records the call (its parent, environment and stdin), echoes a
+// marker on stderr and runs the real plugin. The suite itself runs the
+// graded plugins by their own paths, so only delegated calls are seen.
+type spy struct {
+	dir string // bin/ holds the wrappers, log/ the records
+}
+
+// spyMark is what every wrapper prints on stderr, for delegate/stderr.
+const spyMark = "cnc-spy: "
+
+// delegation is one call a plugin made to another through CNI_PATH.
+type delegation struct {
+	typ    string
+	parent string // the caller's executable
+	env    map[string]string
+	stdin  []byte
+}
+
+func newSpy(path []string) (*spy, error) {
+	dir, err := os.MkdirTemp("", "cnc-spy-")
+	if err != nil {
+		return nil, fmt.Errorf("spy dir: %w", err)
+	}
+	sp := &spy{dir: dir}
+	for _, d := range []string{sp.bin(), sp.log()} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			sp.close()
+			return nil, fmt.Errorf("spy dir: %w", err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range path {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			real := filepath.Join(d, e.Name())
+			st, err := os.Stat(real)
+			if seen[e.Name()] || err != nil || st.IsDir() || st.Mode()&0o111 == 0 || strings.ContainsAny(e.Name()+real, "'\n") {
+				continue
+			}
+			seen[e.Name()] = true
+			if err := os.WriteFile(filepath.Join(sp.bin(), e.Name()), []byte(sp.wrapper(e.Name(), real)), 0o755); err != nil {
+				sp.close()
+				return nil, fmt.Errorf("spy for %s: %w", real, err)
+			}
+		}
+	}
+	return sp, nil
+}
+
+func (sp *spy) bin() string { return filepath.Join(sp.dir, "bin") }
+func (sp *spy) log() string { return filepath.Join(sp.dir, "log") }
+
+// wrapper is the script standing in for plugin name. A file
+// log/fail-COMMAND makes it fail that command without running the plugin
+// (delegate/del-after-failure).
+func (sp *spy) wrapper(name, real string) string {
+	return fmt.Sprintf(`#!/bin/sh
+f=$(mktemp '%[1]s/call.XXXXXXXX') || exit 1
+readlink "/proc/$PPID/exe" > "$f.parent"
+env | grep '^CNI_' > "$f.env"
+cat > "$f.in"
+echo '%[2]s' > "$f"
+echo "%[3]s%[2]s $CNI_COMMAND" >&2
+if [ -e '%[1]s/fail-'"$CNI_COMMAND" ]; then
+  printf '{"code": 11, "msg": "%[3]s%[2]s fails $CNI_COMMAND on purpose"}\n'
+  exit 1
+fi
+exec '%[4]s' "$@" < "$f.in"
+`, sp.log(), name, spyMark, real)
+}
+
+// collect returns the calls recorded since the last collect, oldest
+// first, and forgets them.
+func (sp *spy) collect() []delegation {
+	files, _ := filepath.Glob(filepath.Join(sp.log(), "call.*"))
+	var out []delegation
+	type rec struct {
+		d   delegation
+		mod int64
+	}
+	var recs []rec
+	for _, f := range files {
+		if strings.Contains(filepath.Base(f)[len("call."):], ".") {
+			continue // a record's .env, .in or .parent
+		}
+		st, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		typ, _ := os.ReadFile(f)
+		parent, _ := os.ReadFile(f + ".parent")
+		stdin, _ := os.ReadFile(f + ".in")
+		d := delegation{typ: strings.TrimSpace(string(typ)), parent: strings.TrimSpace(string(parent)), env: map[string]string{}, stdin: stdin}
+		if ef, err := os.Open(f + ".env"); err == nil {
+			sc := bufio.NewScanner(ef)
+			for sc.Scan() {
+				if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+					d.env[k] = v
+				}
+			}
+			ef.Close()
+		}
+		recs = append(recs, rec{d, st.ModTime().UnixNano()})
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].mod < recs[j].mod })
+	for _, r := range recs {
+		out = append(out, r.d)
+	}
+	for _, f := range files {
+		os.Remove(f)
+	}
+	return out
+}
+
+// failing makes every wrapper fail cmd until the returned func runs.
+func (sp *spy) failing(cmd string) (func(), error) {
+	f := filepath.Join(sp.log(), "fail-"+cmd)
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		return func() {}, fmt.Errorf("spy: %w", err)
+	}
+	return func() { os.Remove(f) }, nil
+}
+
+func (sp *spy) close() { os.RemoveAll(sp.dir) }
