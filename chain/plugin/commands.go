@@ -47,11 +47,11 @@ func (c commands) load(args *skel.CmdArgs) (config.Env, *config.Attachment, func
 	if err != nil {
 		return env, nil, nil, err
 	}
-	unlock, err := c.lock(env)
+	lk, err := c.lock(env)
 	if err != nil {
 		return env, nil, nil, err
 	}
-	return env, a, unlock, nil
+	return env, a, lk.unlock, nil
 }
 
 func (c commands) add(args *skel.CmdArgs) error {
@@ -141,11 +141,12 @@ func (c commands) del(args *skel.CmdArgs) error {
 		env.Policy = policy.Default()
 	}
 	t, logs := config.Teardown(c.plugin, args.StdinData, env)
-	unlock, err := c.lock(env)
+	lk, err := c.lock(env)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	// The pod's last call: its lock file goes (see podLock).
+	defer lk.drop()
 	log := c.open(env.Policy, logs)
 	defer log.Close()
 	tm, err := c.runner(env.Policy, log).Del(context.Background(), t)
@@ -180,6 +181,8 @@ func (c commands) gc(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	// Lock files of pods whose DEL never came with a netns.
+	sweepLocks(env.Policy.LockDir)
 	return c.runner(env.Policy, logging.Discard()).GC(context.Background(), d, valid)
 }
 
@@ -197,7 +200,7 @@ func (c commands) env(args *skel.CmdArgs) (config.Env, error) {
 
 // lock waits for the pod's other calls (see lockPod), as long as a call
 // with every child at its deadline could take.
-func (c commands) lock(env config.Env) (func(), error) {
+func (c commands) lock(env config.Env) (*podLock, error) {
 	return lockPod(env.Policy.LockDir, env.Netns, 4*env.Policy.ChildTimeout())
 }
 

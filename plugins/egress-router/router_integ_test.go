@@ -371,3 +371,41 @@ func TestIPVLAN(t *testing.T) {
 	ok(t, "DEL", run(t, p.call("DEL"), conf))
 	before.Unchanged(t, p.topo.Router, "after DEL")
 }
+
+// TestLockFiles: the per-pod lock file lives as long as the pod's calls.
+// DEL removes it; GC removes those no call holds (a pod whose netns went
+// before its DEL); ADD's stays for the pod's next call.
+func TestLockFiles(t *testing.T) {
+	p := newPod(t)
+	dir := t.TempDir()
+	nstest.UsePolicy(t, map[string]any{"lockDir": dir})
+	files := func() []string {
+		m, err := filepath.Glob(filepath.Join(dir, "pod-*.lock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ok(t, "ADD", run(t, p.call("ADD"), seed001))
+	if n := len(files()); n != 1 {
+		t.Fatalf("after ADD: %d lock files, want 1", n)
+	}
+	ok(t, "DEL", run(t, p.call("DEL"), seed001))
+	if f := files(); len(f) != 0 {
+		t.Errorf("after DEL: %v left", f)
+	}
+	conf := strings.Replace(seed001, `"0.4.0"`, `"1.1.0"`, 1)
+	res := ok(t, "ADD", run(t, p.call("ADD"), conf))
+	stale := filepath.Join(dir, "pod-1-1.lock")
+	if err := os.WriteFile(stale, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gc := withPrevField(conf, `"cni.dev/valid-attachments": [{"containerID": "`+p.call("GC").ContainerID+`", "ifname": "net1"}]`)
+	ok(t, "GC", run(t, p.call("GC"), gc))
+	if f := files(); len(f) != 0 {
+		t.Errorf("after GC: %v left (no call held them)", f)
+	}
+	// The pod still works without its file: CHECK takes a new one.
+	ok(t, "CHECK", run(t, p.call("CHECK"), withPrevField(conf, `"prevResult": `+res)))
+	ok(t, "DEL", run(t, p.call("DEL"), seed001))
+}
