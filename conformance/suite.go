@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,6 +27,12 @@ type suite struct {
 	// supported is the versions every plugin in [0, to) supports.
 	supported []string
 	ids       int
+	runDir    string // Target's RunDirVar
+}
+
+// withRunDir puts the run's directory in place of RunDirVar.
+func withRunDir(config []byte, dir string) []byte {
+	return bytes.ReplaceAll(config, []byte(RunDirVar), []byte(dir))
 }
 
 // Run grades a target. An error means the suite itself could not run
@@ -35,18 +42,26 @@ func Run(t *Target) (*Report, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("the conformance suite needs root (it builds network namespaces)")
 	}
-	l, err := parseList(t.Config)
+	runDir, err := os.MkdirTemp("", "cnc-run-")
+	if err != nil {
+		return nil, fmt.Errorf("run dir: %w", err)
+	}
+	defer os.RemoveAll(runDir)
+	l, err := parseList(withRunDir(t.Config, runDir))
 	if err != nil {
 		return nil, err
 	}
-	s := &suite{t: t, l: l, second: l, ifName: t.IfName, from: 0, to: len(l.Plugins)}
+	s := &suite{t: t, l: l, second: l, ifName: t.IfName, from: 0, to: len(l.Plugins), runDir: runDir}
 	if len(t.Second) > 0 {
-		if s.second, err = parseList(t.Second); err != nil {
+		if s.second, err = parseList(withRunDir(t.Second, runDir)); err != nil {
 			return nil, fmt.Errorf("second: %w", err)
 		}
 		if !slices.Equal(s.second.Types, l.Types) {
 			return nil, fmt.Errorf("second: plugins %v, want the config's %v", s.second.Types, l.Types)
 		}
+	}
+	if t.CNIVersion != "" {
+		l.CNIVersion, s.second.CNIVersion = t.CNIVersion, t.CNIVersion
 	}
 	if s.ifName == "" {
 		s.ifName = "net1"
@@ -67,7 +82,7 @@ func Run(t *Target) (*Report, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	if s.sb, err = newSandbox(); err != nil {
+	if s.sb, err = newSandbox(t.HostLinks); err != nil {
 		return nil, err
 	}
 	defer s.sb.close()
@@ -75,6 +90,11 @@ func Run(t *Target) (*Report, error) {
 		return nil, err
 	}
 	defer s.r.close()
+	stop, err := s.startDaemons()
+	defer stop()
+	if err != nil {
+		return nil, err
+	}
 	for _, kind := range t.Requires {
 		if err := s.sb.supports(kind); err != nil {
 			s.rep.add("requires/"+kind, "-", Skip, "%v: every check skipped", err)
