@@ -136,14 +136,7 @@ func printWork(w io.Writer, fs []form, logDir string, start []time.Duration) err
 				var ours []time.Duration
 				steps := map[string][]time.Duration{}
 				var order []string
-				seen := 0
-				for _, c := range calls {
-					if c.cmd != cmd || c.plugin != plugin {
-						continue
-					}
-					if seen++; seen == 1 {
-						continue // the warm-up
-					}
+				for _, c := range timed(calls, cmd, plugin) {
 					ours = append(ours, msDur(c.ours))
 					for _, name := range c.names {
 						if _, ok := steps[name]; !ok {
@@ -167,3 +160,54 @@ func printWork(w io.Writer, fs []form, logDir string, start []time.Duration) err
 }
 
 func msDur(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+
+// timed is a form's calls of one command and plugin, the first (the
+// warm-up) left out.
+func timed(calls []callWork, cmd, plugin string) []callWork {
+	var out []callWork
+	for _, c := range calls {
+		if c.cmd == cmd && c.plugin == plugin {
+			out = append(out, c)
+		}
+	}
+	if len(out) > 0 {
+		out = out[1:]
+	}
+	return out
+}
+
+// printBackends sets the single plugin's in-process work under iptables
+// beside the same form under the default backend, from the same cycles.
+func printBackends(w io.Writer, fs []form, logDir string) error {
+	work := map[string]map[string]time.Duration{} // form name/dests -> command -> median ours
+	for _, f := range fs {
+		if f.name != "egress-router" && f.name != iptForm {
+			continue
+		}
+		calls, err := readWork(filepath.Join(logDir, f.log))
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("%s/%d", f.name, f.dests)
+		work[key] = map[string]time.Duration{}
+		for _, cmd := range []string{"ADD", "DEL"} {
+			var ours []time.Duration
+			for _, c := range timed(calls, cmd, "egress-router") {
+				ours = append(ours, msDur(c.ours))
+			}
+			work[key][cmd] = median(ours)
+		}
+	}
+	for _, f := range fs {
+		if f.name != iptForm {
+			continue
+		}
+		ipt, def := work[fmt.Sprintf("%s/%d", iptForm, f.dests)], work[fmt.Sprintf("egress-router/%d", f.dests)]
+		if def == nil {
+			continue
+		}
+		fmt.Fprintf(w, "egress-router, %d destinations, in-process, iptables against the default backend (same cycles): ADD %s against %s (%.2fx), DEL %s against %s (%.2fx)\n",
+			f.dests, ms(ipt["ADD"]), ms(def["ADD"]), ratio(ipt["ADD"], def["ADD"]), ms(ipt["DEL"]), ms(def["DEL"]), ratio(ipt["DEL"], def["DEL"]))
+	}
+	return nil
+}

@@ -176,8 +176,23 @@ func forms(backend string) []form {
 			form{name: "egress-router", dests: n, log: singleLog, list: mustList(map[string]any{"cniVersion": "1.1.0", "name": "single",
 				"plugins": []any{single}})})
 	}
+	// With the default backend, the single plugin also runs under
+	// iptables in the same cycles, so the two backends are compared
+	// within one run (printBackends).
+	if backend == "" {
+		for _, n := range []int{1, 16} {
+			log := fmt.Sprintf("single-iptables-%d.log", n)
+			single := logged(singleConf("192.168.12.99/24", n), log)
+			single["backend"] = "iptables"
+			out = append(out, form{name: iptForm, dests: n, log: log, list: mustList(map[string]any{"cniVersion": "1.1.0", "name": "single",
+				"plugins": []any{single}})})
+		}
+	}
 	return out
 }
+
+// iptForm names the single plugin's forms under the iptables backend.
+const iptForm = "egress-router, iptables"
 
 func singleConf(addr string, n int) map[string]any {
 	return map[string]any{"type": "egress-router",
@@ -288,6 +303,9 @@ func bench(o options, prefix string, w io.Writer) error {
 	}
 	tw.Flush()
 	if err := printWork(w, fs, filepath.Join(cache, "log"), starts); err != nil {
+		return err
+	}
+	if err := printBackends(w, fs, filepath.Join(cache, "log")); err != nil {
 		return err
 	}
 	// The floor for the single plugin: bare, plus the one process of ours
