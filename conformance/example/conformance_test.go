@@ -35,6 +35,11 @@ func TestConformance(t *testing.T) {
 		"error/no-command": "containernetworking/cni skel",
 		// skel answers VERSION with the newest version it knows, not the one asked
 		"version/echo": "containernetworking/cni skel",
+		// macvlan has no GC (FIXME in its main.go), so static never gets one
+		"delegate/forwards": "macvlan does not forward GC to its IPAM plugin",
+		// macvlan's cmdAdd shadows err where it calls IPAM: a failed IPAM ADD
+		// neither runs IPAM DEL nor removes the new link
+		"delegate/del-after-failure": "macvlan leaves its link and skips IPAM DEL when IPAM ADD fails",
 	})
 	if rep.Count(conformance.Pass) < 25 {
 		t.Errorf("only %d checks passed", rep.Count(conformance.Pass))
