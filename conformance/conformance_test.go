@@ -167,7 +167,8 @@ func TestBrokenPlugin(t *testing.T) {
 		{"del-needs-prev", []string{"del/no-prev"}},
 		{"unknown-ok", []string{"error/unknown-command"}},
 		{"vague-env", []string{"error/names-variable"}},
-		{"delegate-sloppy", []string{"delegate/forwards", "delegate/same-env", "delegate/same-config", "delegate/stderr", "delegate/del-after-failure"}},
+		{"delegate-sloppy", []string{"delegate/forwards", "delegate/same-env", "delegate/same-config", "delegate/stderr", "delegate/del-after-failure", "delegate/passes-errors"}},
+		{"odd-code", []string{"error/codes"}},
 	}
 	for _, c := range cases {
 		t.Run("fault="+c.fault, func(t *testing.T) {

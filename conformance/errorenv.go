@@ -11,6 +11,7 @@ import (
 const (
 	secUnknownCmd = "§2 Parameters (CNI_COMMAND), §5 Error (code 4)"
 	secEnvNames   = "§5 Error (code 4: names the variables)"
+	secCodes      = "§5 Error (reserved codes)"
 )
 
 // commands are the values of CNI_COMMAND the spec defines.
@@ -86,4 +87,30 @@ func errorDetails(o *outcome) string {
 		return ""
 	}
 	return e.Details
+}
+
+// wellKnown are the error codes below 100 the spec assigns.
+var wellKnown = []uint{1, 2, 3, 4, 5, 6, 7, 11, 50, 51}
+
+// errorCodes reads every error the run's calls printed: a code below 100
+// must be one the spec assigns; a plugin's own errors use 100 and up.
+func (s *suite) errorCodes() {
+	const row = "error/codes"
+	var bad []string
+	n := 0
+	for _, o := range s.r.outcomes {
+		code, msg, ok := o.cniError()
+		if !ok || o.exit == 0 || code == 0 {
+			continue // error/format grades those
+		}
+		n++
+		if code < 100 && !slices.Contains(wellKnown, code) {
+			bad = append(bad, fmt.Sprintf("%s %s (%s): code %d (%s) is reserved and unassigned", o.typ, o.call.command, o.call.why, code, msg))
+		}
+	}
+	if n == 0 {
+		s.rep.add(row, secCodes, Skip, "no call printed an error")
+		return
+	}
+	s.row(row, secCodes, firstFew(bad), "all %d errors use a code the spec assigns, or one from 100 up", n)
 }

@@ -121,6 +121,7 @@ func Run(t *Target) (*Report, error) {
 	s.statusCheck()
 	s.gcCheck()
 	s.delegateChecks()
+	s.errorCodes()
 	hostAfter, err := nsutil.Take(s.sb.host)
 	if err != nil {
 		return nil, err

@@ -73,7 +73,8 @@ func parse(b []byte) (*conf, *current.Result, error) {
 // delegate runs the config's IPAM plugin with broken's own command. The
 // fault "delegate-sloppy" breaks section 4 every way at once: the
 // delegate gets part of the config and another CNI_CONTAINERID, its
-// stderr is dropped, GC is not passed on, and a failed ADD is not undone.
+// stderr is dropped, GC is not passed on, a failed ADD is not undone,
+// and a failed CHECK or STATUS is not passed on.
 func delegate(c *conf, stdin []byte) error {
 	if c.IPAM.Type == "" {
 		return nil
@@ -96,7 +97,9 @@ func delegate(c *conf, stdin []byte) error {
 		}
 		return err
 	case "CHECK":
-		return invoke.DelegateCheck(ctx, c.IPAM.Type, stdin, exec)
+		if err := invoke.DelegateCheck(ctx, c.IPAM.Type, stdin, exec); err != nil && !sloppy {
+			return err
+		}
 	case "DEL":
 		return invoke.DelegateDel(ctx, c.IPAM.Type, stdin, exec)
 	case "GC":
@@ -105,7 +108,9 @@ func delegate(c *conf, stdin []byte) error {
 		}
 		return invoke.DelegateGC(ctx, c.IPAM.Type, stdin, exec)
 	case "STATUS":
-		return invoke.DelegateStatus(ctx, c.IPAM.Type, stdin, exec)
+		if err := invoke.DelegateStatus(ctx, c.IPAM.Type, stdin, exec); err != nil && !sloppy {
+			return err
+		}
 	}
 	return nil
 }
@@ -250,6 +255,9 @@ func main() {
 	if err != nil {
 		if c.Break == "vague-env" && err.Code == types.ErrInvalidEnvironmentVariables {
 			err.Msg = "bad environment" // the fault: which variable is not said
+		}
+		if c.Break == "odd-code" && err.Code == types.ErrInternal {
+			err.Code = 42 // the fault: a reserved code the spec does not assign
 		}
 		if c.Break == "plain-errors" {
 			fmt.Println("error:", err.Msg)
