@@ -45,4 +45,6 @@ done
 awk '/^### /{name=substr($0,5)} /^[0-9]+ PASS, /{gsub(/[,.]/,""); print "| " name " | " $1 " | " $3 " | " $5 " |"}' "$tmp" >> "$OUT"
 echo >> "$OUT"
 cat "$tmp" >> "$OUT"
+# Which rule each check tests: kept in a file of its own, so it is edited there, not here.
+{ echo; cat conformance/spec-rules.md; } >> "$OUT"
 echo "wrote $OUT"
