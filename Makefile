@@ -76,7 +76,7 @@ test: deps build kube lint
 ## cloud kernels, the ones linux-image-amd64 and linux-image-cloud-amd64 name) in qemu, software-emulated, with busybox, the modules and tools the tests need and their static
 ## test binaries, and runs there what this host's kernel cannot: ipvlan L2 and L3 (single plugin and conflist,
 ## IPv4 and IPv6 traffic, CHECK, DEL), SCTP through a port rule with each NAT backend, and the conformance suite on
-## ipvlan. The kernel and base initramfs are cached in VM_CACHE; the tables go to bin/kernels for make conformance.
+## ipvlan, with the upstream ipvlan, vlan, vrf and dummy targets (pinned, and Debian's). The kernel and base initramfs are cached in VM_CACHE; the tables go to bin/kernels for make conformance.
 ## CI runs it after make test (.ci/run).
 KERNELS  ?= linux-image-amd64,linux-image-cloud-amd64
 VM_CACHE ?= $(HOME)/.cache/egress-router/vm
@@ -94,12 +94,15 @@ BENCHFLAGS ?= -cycles 30 -concurrent 64
 bench: deps build
 	@$(BIN)/egress-bench -bin $(BIN) $(BENCHFLAGS)
 
-## conformance: grade our plugins and upstream macvlan, ipvlan and portmap against the CNI spec; write docs/conformance.md
-## (the ipvlan targets are graded in the kernel-matrix VM: this runs test-kernels first)
-CONFORMANCE_TARGETS := egress-router egress-chain egress-route egress-nat macvlan portmap
-CONFORMANCE_VM_TARGETS := ipvlan egress-router-ipvlan egress-chain-ipvlan
+## conformance: grade our plugins and every upstream plugin (the pinned module's, and Debian's containernetworking-plugins)
+## against the CNI spec; write docs/conformance.md (the ipvlan, vlan, vrf and dummy targets are graded in the kernel-matrix
+## VM: this runs test-kernels first)
+CONFORMANCE_UPSTREAM := macvlan host-local dhcp bridge ptp host-device loopback tuning bandwidth firewall sbr portmap
+CONFORMANCE_TARGETS := egress-router egress-chain egress-route egress-nat $(CONFORMANCE_UPSTREAM) tap
+CONFORMANCE_VM_TARGETS := ipvlan egress-router-ipvlan egress-chain-ipvlan vlan vrf dummy debian-ipvlan debian-vlan debian-vrf
 conformance: deps build test-kernels
-	@VM_TABLES=$(BIN)/kernels VM_TARGETS="$(CONFORMANCE_VM_TARGETS)" bash conformance/write-doc.sh $(BIN) docs/conformance.md $(CONFORMANCE_TARGETS)
+	@DEBIAN_TARGETS="$(CONFORMANCE_UPSTREAM)" VM_TABLES=$(BIN)/kernels VM_TARGETS="$(CONFORMANCE_VM_TARGETS)" \
+	  bash conformance/write-doc.sh $(BIN) docs/conformance.md $(CONFORMANCE_TARGETS)
 
 ## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool); make test runs it first
 ## chaos: SIGKILL egress-router or its children at random moments of ADD and of DEL (CHAOS_ROUNDS each), then

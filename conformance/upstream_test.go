@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +18,7 @@ import (
 const (
 	debianCNI     = "/usr/lib/cni"
 	debianVersion = "1.0.0"
+	debianLabel   = "(Debian containernetworking-plugins 1.1.1)"
 )
 
 // upstreamTarget is one upstream plugin's target file, and the checks it
@@ -32,13 +36,32 @@ type upstreamTarget struct {
 
 // Reasons shared by several plugins.
 const (
-	whyNoCommand = "skel prints the plugin's about line and exits 0 without CNI_COMMAND"
-	whyEcho      = "skel answers VERSION with its own newest version, whatever the config asks"
-	whyNoGC      = "no GC of its own (only the IPAM plugin's): the stale attachment's host veth stays"
+	upWhyNoCommand = "skel prints the plugin's about line and exits 0 without CNI_COMMAND"
+	upWhyEcho      = "skel answers VERSION with its own newest version, whatever the config asks"
+	upWhyNoGC      = "no GC (FIXME in skel.CNIFuncs): skel answers success, and the stale attachment's host veth stays"
+	upWhyGCFwd     = "no GC (FIXME in skel.CNIFuncs): skel answers GC with success without running the IPAM plugin's GC"
+	upWhyIPAMFail  = "a failed IPAM ADD is returned as is: the deferred IPAM DEL is set up only after ExecAdd succeeds"
+	upWhyIPAMLink  = "a failed IPAM ADD is returned without IPAM DEL, and the new link stays in the pod (no deferred removal)"
+	upWhyStderr    = "invoke.RawExec copies a delegate's stderr to the caller's only when it succeeds; a failed CHECK's is dropped"
+	upWhyHostGone  = "DEL fails when the device is no longer in the pod (moveLinkOut's error is returned)"
+	upWhyNetnsGone = "DEL opens CNI_NETNS first and returns the error when it is gone"
+	upWhyHDEmpty   = "DEL returns before the IPAM DEL when CNI_NETNS is empty"
+	upWhyLo03      = "the 1.x result is stamped with the config's 0.3.x version, so it is printed unconverted, without ips[].version"
+	upWhyLoCheck   = "CHECK only looks at lo being up"
+	upWhyTbf       = "CHECK stops at the first qdisc that is not a tbf, so a missing tbf passes"
+	upWhyBridge    = "the bridge, its gateway address and route stay after the last DEL"
+	upWhyFirewall  = "the FORWARD jump to CNI-FORWARD and CNI-FORWARD's jump to CNI-ADMIN stay after the last DEL"
+	upWhyPortmap   = "the shared jump rules to CNI-HOSTPORT-* stay after the last DEL"
+	upWhySbrDel    = "DEL removes the rules but leaves the routes it moved in table 100"
+	upWhySbrNetns  = "DEL enters CNI_NETNS first and returns the error when it is empty or gone"
+	upWhyTempLink  = "ADD makes the link under a temporary name, and leaves it in the pod when the rename to CNI_IFNAME fails"
+	upWhyVrfRule   = "the kernel adds the l3mdev rules (pref 1000) with the namespace's first VRF, and DEL leaves them"
+	upWhyDebRoute  = "1.1.1's ValidateExpectedRoute filters on a nil gateway: a route static put via the address's gateway is not found"
+	upWhyDebPm6    = "1.1.1's CHECK looks for an IPv6 DNAT chain for a pod without IPv6"
 )
 
 func known(pairs ...string) map[string]string {
-	m := map[string]string{"error/no-command": whyNoCommand, "version/echo": whyEcho}
+	m := map[string]string{"error/no-command": upWhyNoCommand, "version/echo": upWhyEcho}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		m[pairs[i]] = pairs[i+1]
 	}
@@ -46,55 +69,55 @@ func known(pairs ...string) map[string]string {
 }
 
 var upstreamTargets = []upstreamTarget{
-	{name: "macvlan", debian: true, pinned: known(),
-		deb: known("check/after-add", "1.1.1's ValidateExpectedRoute filters on a nil gateway: a route static put via the address's gateway is not found",
-			"check/later-changes", "the same CHECK failure as check/after-add")},
-	{name: "host-local", debian: true, pinned: known(), deb: known()},
-	{name: "dhcp", debian: true, pinned: known(), deb: known()},
+	{name: "macvlan", debian: true,
+		pinned: known("delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMFail),
+		deb: known("check/after-add", upWhyDebRoute, "check/later-changes", upWhyDebRoute,
+			"delegate/del-after-failure", upWhyIPAMFail)},
+	{name: "host-local", debian: true,
+		pinned: known("delegate/forwards", upWhyGCFwd, "delegate/stderr", upWhyStderr, "delegate/del-after-failure", upWhyIPAMFail),
+		deb:    known("delegate/stderr", upWhyStderr, "delegate/del-after-failure", upWhyIPAMFail)},
+	{name: "dhcp", debian: true,
+		pinned: known("delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMFail),
+		deb:    known("delegate/stderr", upWhyStderr, "delegate/del-after-failure", upWhyIPAMFail)},
 	{name: "bridge", debian: true,
-		pinned: known("gc", whyNoGC, "hygiene/host", "the bridge, its gateway address and route stay after the last DEL"),
-		deb:    known("hygiene/host", "the bridge, its gateway address and route stay after the last DEL")},
-	{name: "ptp", debian: true, pinned: known("gc", whyNoGC), deb: known()},
+		pinned: known("gc", upWhyNoGC, "delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMFail, "hygiene/host", upWhyBridge),
+		deb:    known("delegate/del-after-failure", upWhyIPAMFail, "hygiene/host", upWhyBridge)},
+	{name: "ptp", debian: true,
+		pinned: known("gc", upWhyNoGC, "delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMFail),
+		deb:    known("delegate/del-after-failure", upWhyIPAMFail)},
 	{name: "host-device", debian: true,
-		pinned: known("del/twice", "DEL fails when the device is no longer in the pod",
-			"del/without-add", "DEL fails when the device was never moved into the pod",
-			"del/netns-gone", "DEL fails when the pod's netns is gone",
-			"gc", "no GC: the stale attachment's device stays in its pod"),
-		deb: known("del/twice", "DEL fails when the device is no longer in the pod",
-			"del/without-add", "DEL fails when the device was never moved into the pod",
-			"del/netns-gone", "DEL fails when the pod's netns is gone",
-			"add/existing-ifname", "the device is moved into the pod before the rename to CNI_IFNAME fails, and stays",
-			"hygiene/host", "the device comes back to the host with an alias (its old name) it did not have")},
-	{name: "tap", pinned: known("add/existing-ifname", "createTap's inverted check drops the rename error and uses the existing link")},
+		pinned: known("del/twice", upWhyHostGone, "del/without-add", upWhyHostGone, "del/netns-gone", upWhyNetnsGone,
+			"gc", "no GC (FIXME in skel.CNIFuncs): the stale attachment's device stays in its pod",
+			"delegate/forwards", upWhyHDEmpty+"; "+upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMFail),
+		deb: known("del/twice", upWhyHostGone, "del/without-add", upWhyHostGone, "del/netns-gone", upWhyNetnsGone,
+			"add/existing-ifname", "1.1.1 moves the device into the pod before the rename to CNI_IFNAME fails, and leaves it there",
+			"hygiene/host", "1.1.1 leaves the alias (its host name) it set on the device when it comes back",
+			"delegate/forwards", upWhyHDEmpty, "delegate/del-after-failure", upWhyIPAMFail)},
+	{name: "tap",
+		pinned: known("add/existing-ifname", "createTap's inverted check drops the rename error and uses the existing link",
+			"delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMFail)},
 	{name: "loopback", debian: true,
-		pinned: known("add/result 0.3.0", "the 1.x result is stamped with the config's 0.3.x version, so it is printed unconverted, without ips[].version",
-			"add/result 0.3.1", "the same as add/result 0.3.0",
-			"check/address-removed", "CHECK only looks at lo being up"),
-		deb: known("add/result 0.3.0", "the 1.x result is stamped with the config's 0.3.x version, so it is printed unconverted, without ips[].version",
-			"add/result 0.3.1", "the same as add/result 0.3.0",
-			"check/address-removed", "CHECK only looks at lo being up")},
+		pinned: known("add/result 0.3.0", upWhyLo03, "add/result 0.3.1", upWhyLo03, "check/address-removed", upWhyLoCheck),
+		deb:    known("add/result 0.3.0", upWhyLo03, "add/result 0.3.1", upWhyLo03, "check/address-removed", upWhyLoCheck)},
 	{name: "tuning", debian: true, pinned: known(), deb: known()},
 	{name: "bandwidth", debian: true,
-		pinned: known("check/owned: host tbf qdiscs", "CHECK stops at the first qdisc that is not a tbf, so a missing tbf passes", "gc", "no GC: the stale attachment's ifb device stays"),
-		deb:    known("check/owned: host tbf qdiscs", "CHECK stops at the first qdisc that is not a tbf, so a missing tbf passes")},
-	{name: "firewall", debian: true,
-		pinned: known("hygiene/host", "the FORWARD jump to CNI-FORWARD and CNI-FORWARD's jump to CNI-ADMIN stay after the last DEL"),
-		deb:    known("hygiene/host", "the FORWARD jump to CNI-FORWARD and CNI-FORWARD's jump to CNI-ADMIN stay after the last DEL")},
+		pinned: known("check/owned: host tbf qdiscs", upWhyTbf, "gc", "no GC (FIXME in skel.CNIFuncs): the stale attachment's ifb device and host veth stay"),
+		deb:    known("check/owned: host tbf qdiscs", upWhyTbf)},
+	{name: "firewall", debian: true, pinned: known("hygiene/host", upWhyFirewall), deb: known("hygiene/host", upWhyFirewall)},
 	{name: "sbr", debian: true,
-		pinned: known("del/leaves-nothing", "DEL removes the rules but leaves the routes it moved in table 100",
-			"del/empty-netns", "DEL needs the netns", "del/netns-gone", "DEL needs the netns"),
-		deb: known("del/leaves-nothing", "DEL removes the rules but leaves the routes it moved in table 100",
-			"del/empty-netns", "DEL needs the netns", "del/netns-gone", "DEL needs the netns")},
+		pinned: known("del/leaves-nothing", upWhySbrDel, "del/empty-netns", upWhySbrNetns, "del/netns-gone", upWhySbrNetns),
+		deb:    known("del/leaves-nothing", upWhySbrDel, "del/empty-netns", upWhySbrNetns, "del/netns-gone", upWhySbrNetns)},
 	{name: "portmap", debian: true,
-		pinned: known("gc", "no GC: the stale attachment's DNAT chain stays",
-			"hygiene/host", "the shared jump rules to CNI-HOSTPORT-* stay after the last DEL"),
-		deb: known("check/after-add", "1.1.1's CHECK looks for an IPv6 DNAT chain for a pod without IPv6",
-			"check/later-changes", "the same CHECK failure as check/after-add",
-			"hygiene/host", "the shared jump rules to CNI-HOSTPORT-* stay after the last DEL")},
-	{name: "ipvlan", kernel: "ipvlan", debian: true, pinned: known(), deb: known()},
-	{name: "vlan", kernel: "vlan", debian: true, pinned: known(), deb: known()},
-	{name: "vrf", kernel: "vrf", debian: true, pinned: known(), deb: known()},
-	{name: "dummy", kernel: "dummy", pinned: known()},
+		pinned: known("gc", "no GC (FIXME in skel.CNIFuncs): the stale attachment's DNAT chain stays", "hygiene/host", upWhyPortmap),
+		deb:    known("check/after-add", upWhyDebPm6, "check/later-changes", upWhyDebPm6, "hygiene/host", upWhyPortmap)},
+	{name: "ipvlan", kernel: "ipvlan", debian: true,
+		pinned: known("add/existing-ifname", upWhyTempLink, "delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMLink),
+		deb:    known("add/existing-ifname", upWhyTempLink, "delegate/del-after-failure", upWhyIPAMLink)},
+	{name: "vlan", kernel: "vlan", debian: true,
+		pinned: known("add/existing-ifname", upWhyTempLink, "delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMLink),
+		deb:    known("add/existing-ifname", upWhyTempLink, "delegate/del-after-failure", upWhyIPAMLink)},
+	{name: "vrf", kernel: "vrf", debian: true, pinned: known("del/leaves-nothing", upWhyVrfRule), deb: known("del/leaves-nothing", upWhyVrfRule)},
+	{name: "dummy", kernel: "dummy", pinned: known("delegate/forwards", upWhyGCFwd, "delegate/del-after-failure", upWhyIPAMFail)},
 }
 
 // Every upstream plugin, the pinned build (bin/) and Debian's
@@ -106,7 +129,9 @@ var upstreamTargets = []upstreamTarget{
 // each target mostly waits on processes), and the subtests judge the
 // reports. make test grades the pinned set; the Debian set doubles the
 // time, so it runs when EGRESS_UPSTREAM_DEBIAN=1 (make conformance's
-// tables grade it too).
+// tables grade it too). EGRESS_UPSTREAM_TARGETS (names, space-separated)
+// grades only those, and EGRESS_UPSTREAM_TABLES (a folder) gets each
+// report's Markdown table: the kernel-matrix VM's run.
 func TestUpstream(t *testing.T) {
 	nstest.Need(t)
 	bin := nstest.BinDir(t)
@@ -128,10 +153,14 @@ func TestUpstream(t *testing.T) {
 	} else {
 		t.Logf("the Debian set is graded with EGRESS_UPSTREAM_DEBIAN=1")
 	}
+	// the kernel-matrix VM grades only what this host cannot, and keeps
+	// the reports as the tables make conformance shows
+	only := strings.Fields(os.Getenv("EGRESS_UPSTREAM_TARGETS"))
+	tables := os.Getenv("EGRESS_UPSTREAM_TABLES")
 	slots := make(chan struct{}, 8)
 	for _, set := range sets {
 		for _, u := range upstreamTargets {
-			if set.name == "debian" && !u.debian {
+			if set.name == "debian" && !u.debian || len(only) > 0 && !slices.Contains(only, u.name) {
 				continue
 			}
 			g := &graded{set: set.name, u: u, rep: make(chan *Report, 1)}
@@ -143,10 +172,18 @@ func TestUpstream(t *testing.T) {
 			}
 			tg := load(t, u.name)
 			tg.CNIPath, tg.CNIVersion = []string{set.path}, set.version
+			table := u.name
+			if set.name == "debian" {
+				tg.Name += " " + debianLabel
+				table = "debian-" + u.name
+			}
 			go func() {
 				slots <- struct{}{}
 				defer func() { <-slots }()
 				rep, err := Run(tg)
+				if err == nil && tables != "" {
+					err = writeTable(filepath.Join(tables, table+".md"), rep)
+				}
 				g.err = err
 				g.rep <- rep
 			}()
@@ -174,6 +211,16 @@ func TestUpstream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeTable writes a report's Markdown section (cni-conformance
+// -markdown's) to path.
+func writeTable(path string, rep *Report) error {
+	var b bytes.Buffer
+	if err := rep.WriteMarkdown(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // kernelLacks says why this kernel cannot make links of kind ("" when

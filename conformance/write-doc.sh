@@ -3,6 +3,9 @@
 # to a Markdown page. Upstream failures are recorded, not hidden: the page
 # is written even when a target fails.
 set -euo pipefail
+# DEBIAN_TARGETS are graded again with Debian's containernetworking-plugins (DEBIAN_CNI, at 1.0.0,
+# their newest version). VM_TARGETS (with VM_TABLES) add tables make test-kernels wrote; without
+# them the page has this host's rows only.
 BIN=${1:?usage: write-doc.sh BIN_DIR OUT TARGET...}
 OUT=${2:?}
 shift 2
@@ -16,9 +19,16 @@ trap 'rm -f "$tmp"' EXIT
   echo "(sections of SPEC.md as cited). Targets are in \`conformance/targets/\`; how to read and extend them is in"
   echo "\`conformance/README.md\`."
   echo
+  if [ -n "${DEBIAN_TARGETS:-}" ]; then
+    echo "Rows marked \"(Debian containernetworking-plugins 1.1.1)\" grade the same target files with Debian 12's packaged"
+    echo "plugins (\`${DEBIAN_CNI:-/usr/lib/cni}\`) at CNI 1.0.0, the newest version they speak; the others use the plugins"
+    echo "of the containernetworking/plugins module go.mod pins, built into \`bin/\`. Why upstream plugins fail what they"
+    echo "fail is in \`conformance/README.md\`."
+    echo
+  fi
   if [ -n "${VM_TARGETS:-}" ]; then
     echo "Rows marked \"in a VM\" were graded by \`make test-kernels\` on Debian's stock kernel in qemu: this host's kernel"
-    echo "has no ipvlan. The one FAIL of our conflist on ipvlan is upstream ipvlan's: it runs first in the list, and when"
+    echo "has no ipvlan, vlan, vrf or dummy links. The one FAIL of our conflist on ipvlan is upstream ipvlan's: it runs first in the list, and when"
     echo "its ADD fails on an existing interface it leaves its temporary link in the pod (upstream ipvlan's own table fails"
     echo "the same check; our single plugin removes that link and passes it)."
     echo
@@ -26,9 +36,22 @@ trap 'rm -f "$tmp"' EXIT
   echo "| Target | PASS | FAIL | SKIP |"
   echo "|---|---|---|---|"
 } > "$OUT"
+# The targets run eight at a time (each mostly waits on processes), into one file each, joined in order.
+slot() { while [ "$(jobs -rp | wc -l)" -ge 8 ]; do wait -n || true; done; }
+n=0
 for t in "$@"; do
-  "$BIN/cni-conformance" -path "$BIN" -markdown "conformance/targets/$t.json" >> "$tmp" || true
+  n=$((n + 1))
+  "$BIN/cni-conformance" -path "$BIN" -markdown "conformance/targets/$t.json" > "$tmp.$n" &
+  slot
 done
+for t in ${DEBIAN_TARGETS:-}; do
+  n=$((n + 1))
+  "$BIN/cni-conformance" -path "${DEBIAN_CNI:-/usr/lib/cni}" -version 1.0.0 -label "(Debian containernetworking-plugins 1.1.1)" \
+    -markdown "conformance/targets/$t.json" > "$tmp.$n" &
+  slot
+done
+wait || true
+for i in $(seq 1 $n); do cat "$tmp.$i" >> "$tmp"; rm -f "$tmp.$i"; done
 # Targets this host's kernel cannot grade (ipvlan): the tables make test-kernels wrote from inside
 # its VM (VM_TABLES/<kernel release>/<target>.md), each headed with the kernel it ran on.
 for t in ${VM_TARGETS:-}; do

@@ -33,11 +33,55 @@ var guestSections = []guestSection{
 	{"egress-router plugin", "plugins/egress-router", "./egress-router.test -test.v -test.run '^TestIPVLAN$'", []string{"TestIPVLAN"}},
 	{"conformance", "conformance", "./conformance.test -test.v -test.run '^TestOnIPVLAN$'",
 		[]string{"TestOnIPVLAN/egress-router-ipvlan", "TestOnIPVLAN/egress-chain-ipvlan", "TestOnIPVLAN/ipvlan"}},
+	// the upstream plugins whose link kinds this host's kernel lacks, pinned and Debian's
+	{"conformance upstream", "conformance",
+		"mkdir -p /tmp/upstream && env EGRESS_UPSTREAM_DEBIAN=1 EGRESS_UPSTREAM_TARGETS='" + strings.Join(guestUpstream, " ") +
+			"' EGRESS_UPSTREAM_TABLES=/tmp/upstream ./conformance.test -test.v -test.run '^TestUpstream$'",
+		guestUpstreamCases()},
 }
 
-// The conformance tables of the targets only a kernel with ipvlan grades;
-// make conformance puts them in docs/conformance.md.
-var guestConformance = []string{"ipvlan", "egress-router-ipvlan", "egress-chain-ipvlan"}
+// guestUpstream are the upstream targets (conformance/targets) only a
+// kernel with ipvlan, vlan, vrf and dummy links grades; Debian's
+// containernetworking-plugins 1.1.1 has no dummy.
+var guestUpstream = []string{"ipvlan", "vlan", "vrf", "dummy"}
+
+func guestUpstreamCases() []string {
+	var out []string
+	for _, n := range guestUpstream {
+		out = append(out, "TestUpstream/pinned/"+n)
+		if n != "dummy" {
+			out = append(out, "TestUpstream/debian/"+n)
+		}
+	}
+	return out
+}
+
+// debianCNI holds Debian's containernetworking-plugins; the guest gets
+// the ones its upstream targets need, for their Debian tables.
+const debianCNI = "/usr/lib/cni"
+
+var debianGuestPlugins = []string{"ipvlan", "vlan", "vrf", "macvlan", "static"}
+
+// guestTable is one conformance table the guest prints: cmd writes it.
+type guestTable struct{ file, cmd string }
+
+// The conformance tables of the targets only the guest's kernel grades;
+// make conformance puts them in docs/conformance.md. The upstream ones
+// are what TestUpstream graded (EGRESS_UPSTREAM_TABLES), pinned and
+// Debian's (debian-NAME), not graded a second time.
+var guestConformance = func() []guestTable {
+	var ts []guestTable
+	for _, n := range []string{"egress-router-ipvlan", "egress-chain-ipvlan"} {
+		ts = append(ts, guestTable{n, "/opt/egress/bin/cni-conformance -path /opt/egress/bin -markdown targets/" + n + ".json"})
+	}
+	for _, n := range guestUpstream {
+		ts = append(ts, guestTable{n, "cat /tmp/upstream/" + n + ".md"})
+		if n != "dummy" {
+			ts = append(ts, guestTable{"debian-" + n, "cat /tmp/upstream/debian-" + n + ".md"})
+		}
+	}
+	return ts
+}()
 
 // TestKernels is make test-kernels: for each Debian kernel package in
 // EGRESS_KERNELS (a kernel's, or a metapackage's such as
@@ -97,22 +141,29 @@ func guestFiles(t *testing.T, root, bin string) map[string]string {
 	for _, p := range targets {
 		files["/opt/egress/tests/conformance/targets/"+filepath.Base(p)] = p
 	}
-	for _, b := range append(append([]string{}, nstest.Binaries...), "cni-conformance") {
+	for _, b := range append(append([]string{}, nstest.Binaries...), "cni-conformance", "vlan", "vrf", "dummy") {
 		files["/opt/egress/bin/"+b] = filepath.Join(bin, b)
+	}
+	for _, b := range debianGuestPlugins {
+		p := filepath.Join(debianCNI, b)
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("Debian's containernetworking-plugins (make deps installs it): %v", err)
+		}
+		files[p] = p
 	}
 	return files
 }
 
 func guestScript() string {
 	var b strings.Builder
-	b.WriteString(`export EGRESS_BIN=/opt/egress/bin ` + nstest.RequireEnv + `=ipvlan,sctp
+	b.WriteString(`export EGRESS_BIN=/opt/egress/bin ` + nstest.RequireEnv + `=ipvlan,sctp,vlan,vrf,dummy
 section() { name=$1; dir=$2; shift 2; echo "EGRESS-VM begin $name"; (cd "/opt/egress/tests/$dir" && eval "$@"); echo "EGRESS-VM end $name $?"; }
 `)
 	for _, s := range guestSections {
 		fmt.Fprintf(&b, "section %q %q %q\n", s.name, s.dir, s.cmd)
 	}
 	for _, c := range guestConformance {
-		fmt.Fprintf(&b, "section %q conformance %q\n", "table "+c, "/opt/egress/bin/cni-conformance -path /opt/egress/bin -markdown targets/"+c+".json")
+		fmt.Fprintf(&b, "section %q conformance %q\n", "table "+c.file, c.cmd)
 	}
 	b.WriteString("exit 0\n")
 	return b.String()
@@ -166,13 +217,13 @@ func bootAndCheck(t *testing.T, k vm.Kernel, files map[string]string) {
 		})
 	}
 	for _, c := range guestConformance {
-		r, ok := got["table "+c]
+		r, ok := got["table "+c.file]
 		if !ok || !strings.Contains(r[0], "### ") {
-			t.Errorf("no conformance table for %s from the guest", c)
+			t.Errorf("no conformance table for %s from the guest", c.file)
 			continue
 		}
 		if dir != "" {
-			p := filepath.Join(dir, k.Release, c+".md")
+			p := filepath.Join(dir, k.Release, c.file+".md")
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				t.Fatal(err)
 			}

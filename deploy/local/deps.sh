@@ -14,7 +14,9 @@ command -v iperf3 >/dev/null 2>&1 || need+=(iperf3) # make bench: the data plane
 norec=() # installed without recommends (podman's pull in a desktop's worth)
 command -v podman >/dev/null 2>&1 || norec+=(podman) # the Podman runtime test (CNI backend)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || norec+=(qemu-system-x86) # make test-kernels: the kernel-matrix VM
-dpkg -s busybox-static >/dev/null 2>&1 || norec+=(busybox-static) # its initramfs (and the cpio that packs it)
+dpkg -s busybox-static >/dev/null 2>&1 || norec+=(busybox-static) # its initramfs (and the cpio that packs it); udhcpd for the dhcp target
+# the conformance suite grades Debian's packaged plugins (/usr/lib/cni) beside the pinned ones
+dpkg -s containernetworking-plugins >/dev/null 2>&1 || norec+=(containernetworking-plugins)
 command -v go >/dev/null 2>&1 || { echo "deps: go is not installed (need Go 1.24 or newer in PATH)" >&2; exit 1; }
 if [ "$(id -u)" != 0 ]; then
   echo "deps: must run as root (tests and the demo create network namespaces and links)" >&2; exit 1

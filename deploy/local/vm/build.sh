@@ -50,7 +50,8 @@ chmod 755 "$root/init"
 # and modules.alias so modprobe, and the kernel's own requests (nft expressions, xt matches),
 # find them.
 for d in net/netfilter net/ipv4 net/ipv6 net/bridge net/sctp net/802 net/llc \
-	lib crypto drivers/net/ipvlan drivers/net/veth.ko drivers/net/macvlan.ko drivers/net/dummy.ko; do
+	net/8021q lib crypto drivers/net/ipvlan drivers/net/veth.ko drivers/net/macvlan.ko drivers/net/dummy.ko \
+	drivers/net/vrf.ko; do
 	mkdir -p "$(dirname "$root/lib/modules/$release/kernel/$d")"
 	cp -a "$mods/kernel/$d" "$root/lib/modules/$release/kernel/$d"
 done
