@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/egress-router/egress-router/chain/nstest"
@@ -158,6 +159,10 @@ func TestUpstream(t *testing.T) {
 	only := strings.Fields(os.Getenv("EGRESS_UPSTREAM_TARGETS"))
 	tables := os.Getenv("EGRESS_UPSTREAM_TABLES")
 	slots := make(chan struct{}, 8)
+	// every run ends before the test does, judged or not (-run may
+	// leave some subtests out), so none leaves namespaces behind
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, set := range sets {
 		for _, u := range upstreamTargets {
 			if set.name == "debian" && !u.debian || len(only) > 0 && !slices.Contains(only, u.name) {
@@ -177,7 +182,9 @@ func TestUpstream(t *testing.T) {
 				tg.Name += " " + debianLabel
 				table = "debian-" + u.name
 			}
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				slots <- struct{}{}
 				defer func() { <-slots }()
 				rep, err := Run(tg)
