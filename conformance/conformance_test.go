@@ -34,16 +34,29 @@ func grade(t *testing.T, tg *Target) *Report {
 	return rep
 }
 
-// Our plugins pass every check: make test fails on any FAIL.
+// Our plugins pass every check but one, by design: make test fails on
+// any other FAIL, and on that one passing.
 func TestOurPlugins(t *testing.T) {
 	nstest.Need(t)
 	bin := nstest.BinDir(t)
 	for _, name := range []string{"egress-route", "egress-nat", "egress-router", "egress-chain"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			gradeOurs(t, bin, name, nil)
+			gradeOurs(t, bin, name, ourKnown[name])
 		})
 	}
+}
+
+// ourKnown is the one rule our plugins depart from. Section 4 has a
+// delegate get its caller's whole config, written for IPAM plugins, which
+// read their section of it. egress-router delegates to an interface
+// plugin instead, whose schema its own config is not: macvlan given
+// egress-router's config has no master and no ipam and fails. So it
+// passes macvlan a config of macvlan's own (as Multus does for the
+// plugins it runs), and macvlan passes that whole config on to static.
+var ourKnown = map[string]map[string]string{
+	"egress-router":        {"delegate/same-config": "a meta-plugin: macvlan gets a macvlan config, not egress-router's"},
+	"egress-router-ipvlan": {"delegate/same-config": "a meta-plugin: ipvlan gets an ipvlan config, not egress-router's"},
 }
 
 // Our plugins on ipvlan pass every check too, where the kernel has
@@ -68,7 +81,7 @@ func TestOnIPVLAN(t *testing.T) {
 			t.Logf("upstream ipvlan FAIL %s (%s): %s", r.Check, r.Section, r.Why)
 		}
 	})
-	t.Run("egress-router-ipvlan", func(t *testing.T) { gradeOurs(t, bin, "egress-router-ipvlan", nil) })
+	t.Run("egress-router-ipvlan", func(t *testing.T) { gradeOurs(t, bin, "egress-router-ipvlan", ourKnown["egress-router-ipvlan"]) })
 	// In the conflist, upstream ipvlan runs first: when its ADD fails on
 	// an existing interface it leaves its temporary link (vethXXXXXXXX) in
 	// the pod, and nothing after it in the list runs. The single plugin
