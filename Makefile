@@ -64,7 +64,8 @@ kube:
 	@bash deploy/local/kube-build.sh $(KUBE_BIN)
 
 test: deps build kube lint
-	EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
+	@# EGRESS_UPSTREAM_DEBIAN: TestUpstream grades Debian's containernetworking-plugins (make deps installs it) beside the pinned build
+	EGRESS_UPSTREAM_DEBIAN=1 EGRESS_KUBE_BIN=$(KUBE_BIN) EGRESS_BIN=$(BIN) $(GO) test -count=1 -timeout 12m $(TESTFLAGS) ./...
 	@# the conformance suite used from another module's go test, as a plugin's CI would (conformance/example)
 	cd conformance/example && CNI_PATH=$(BIN) $(GO) test -count=1 ./...
 	@echo "== again with the iptables NAT backend (the run above used nftables, what auto picks)"
