@@ -19,6 +19,10 @@ trap 'rm -f "$tmp"' EXIT
   echo "(sections of SPEC.md as cited). Targets are in \`conformance/targets/\`; how to read and extend them is in"
   echo "\`conformance/README.md\`."
   echo
+  echo "Our single plugin's one FAIL, \`delegate/same-config\`, is a departure by design: egress-router hands its"
+  echo "interface plugin a config of that plugin's own type, not its own (see *Where our plugins depart* in"
+  echo "\`conformance/README.md\`); \`make test\` fails if it ever passes, or if anything else fails."
+  echo
   if [ -n "${DEBIAN_TARGETS:-}" ]; then
     echo "Rows marked \"(Debian containernetworking-plugins 1.1.1)\" grade the same target files with Debian 12's packaged"
     echo "plugins (\`${DEBIAN_CNI:-/usr/lib/cni}\`) at CNI 1.0.0, the newest version they speak; the others use the plugins"
