@@ -25,11 +25,11 @@ var cniVars = []string{"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAM
 // get its caller's variables, config and stderr. Then a delegate's ADD
 // is made to fail, and the caller should DEL it.
 func (s *suite) delegateChecks() {
-	rows := []string{"delegate/forwards", "delegate/same-env", "delegate/same-config", "delegate/stderr", "delegate/del-after-failure", "delegate/passes-errors"}
+	rows := []string{"delegate/forwards", "delegate/same-env", "delegate/same-config", "delegate/stderr", "delegate/del-after-failure", "delegate/passes-errors", "delegate/ipam-result"}
 	run, external := s.perPlugin()
 	uses := map[int][]string{} // graded plugin: the types it delegated to on ADD
 	for _, o := range s.r.outcomes {
-		if o.call.command != "ADD" || !o.ok() || !slices.Contains(run, o.call.plugin) {
+		if o.call.command != "ADD" || !o.ok() || !slices.Contains(run, o.call.plugin) || o.call.concurrent {
 			continue
 		}
 		for _, d := range s.r.direct(o) {
@@ -55,7 +55,7 @@ func (s *suite) delegateChecks() {
 	}
 	for _, o := range s.r.outcomes {
 		ts := uses[o.call.plugin]
-		if len(ts) == 0 || o.call.command == "VERSION" {
+		if len(ts) == 0 || o.call.command == "VERSION" || o.call.concurrent {
 			continue
 		}
 		label := fmt.Sprintf("%s %s (%s)", o.typ, o.call.command, o.call.why)
@@ -92,6 +92,7 @@ func (s *suite) delegateChecks() {
 	s.row(rows[3], secStderr, firstFew(dedupe(stderr)), "every delegate's stderr reached its caller's")
 	s.delAfterFailure(rows[4], uses)
 	s.passesErrors(rows[5], uses)
+	s.ipamResult(rows[6])
 }
 
 // sameEnv compares the delegate's CNI_ variables with its caller's.

@@ -27,6 +27,8 @@ type delegation struct {
 	parent string // the caller's executable
 	env    map[string]string
 	stdin  []byte
+	stdout []byte // what it printed, when it ran to the end
+	ok     bool   // it exited 0
 }
 
 func newSpy(path []string) (*spy, error) {
@@ -78,7 +80,12 @@ if [ -e '%[1]s/fail-'"$CNI_COMMAND" ]; then
   printf '{"code": 11, "msg": "%[3]s%[2]s fails $CNI_COMMAND on purpose"}\n'
   exit 1
 fi
-exec '%[4]s' "$@" < "$f.in"
+# the delegate's result too (delegate/ipam-result), then its exit status
+'%[4]s' "$@" < "$f.in" > "$f.out"
+rc=$?
+cat "$f.out"
+echo "$rc" > "$f.rc"
+exit "$rc"
 `, sp.log(), name, spyMark, real)
 }
 
@@ -103,7 +110,10 @@ func (sp *spy) collect() []delegation {
 		typ, _ := os.ReadFile(f)
 		parent, _ := os.ReadFile(f + ".parent")
 		stdin, _ := os.ReadFile(f + ".in")
-		d := delegation{typ: strings.TrimSpace(string(typ)), parent: strings.TrimSpace(string(parent)), env: map[string]string{}, stdin: stdin}
+		stdout, _ := os.ReadFile(f + ".out")
+		rc, _ := os.ReadFile(f + ".rc")
+		d := delegation{typ: strings.TrimSpace(string(typ)), parent: strings.TrimSpace(string(parent)), env: map[string]string{}, stdin: stdin,
+			stdout: stdout, ok: strings.TrimSpace(string(rc)) == "0"}
 		if ef, err := os.Open(f + ".env"); err == nil {
 			sc := bufio.NewScanner(ef)
 			for sc.Scan() {

@@ -15,7 +15,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/invoke"
@@ -135,6 +138,9 @@ func add(args *skel.CmdArgs) error {
 	if prev == nil {
 		return fmt.Errorf("prevResult: missing")
 	}
+	if c.Break == "racy" {
+		register(args.ContainerID, true)
+	}
 	r, err := route(args.Netns)
 	if err != nil {
 		return err
@@ -159,6 +165,9 @@ func check(args *skel.CmdArgs) error {
 	}
 	if c.Break == "check-blind" {
 		return nil
+	}
+	if c.Break == "racy" && !slices.Contains(registered(), args.ContainerID) {
+		return fmt.Errorf("container %s is not in the registry", args.ContainerID)
 	}
 	if err := delegate(c, args.StdinData); err != nil {
 		return err
@@ -195,6 +204,9 @@ func del(args *skel.CmdArgs) error {
 	if c.Break == "del-needs-prev" && prev == nil {
 		return fmt.Errorf("prevResult: missing")
 	}
+	if c.Break == "racy" {
+		register(args.ContainerID, false)
+	}
 	if err := delegate(c, args.StdinData); err != nil {
 		return err
 	}
@@ -221,11 +233,49 @@ func del(args *skel.CmdArgs) error {
 	})
 }
 
+// The fault "racy" keeps a registry of the containers it attached in a
+// file beside its binary, shared by every call, and updates it without a
+// lock, slowly: two ADDs at once each write what they read, and one
+// container is lost. CHECK then misses it.
+func registry() string { return filepath.Join(filepath.Dir(os.Args[0]), "registry") }
+
+func registered() []string {
+	b, _ := os.ReadFile(registry())
+	return strings.Fields(string(b))
+}
+
+func register(id string, add bool) {
+	ids := slices.DeleteFunc(registered(), func(s string) bool { return s == id })
+	if add {
+		time.Sleep(300 * time.Millisecond) // the window another call writes in
+		ids = append(ids, id)
+	}
+	_ = os.WriteFile(registry(), []byte(strings.Join(ids, "\n")), 0o644)
+}
+
+// ipamMain is broken run as an IPAM plugin (under the name brokenipam,
+// for the fault "ipam-interfaces"): its ADD result names an interface,
+// which no IPAM plugin can know.
+func ipamMain(c conf) {
+	switch os.Getenv("CNI_COMMAND") {
+	case "ADD":
+		_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"cniVersion": c.CNIVersion,
+			"interfaces": []any{map[string]any{"name": "eth0"}},
+			"ips":        []any{map[string]any{"address": "192.168.12.98/24", "interface": 0}}})
+	case "VERSION":
+		_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"cniVersion": c.CNIVersion, "supportedVersions": version.All.SupportedVersions()})
+	}
+}
+
 func main() {
 	runtime.LockOSThread()
 	stdin, _ := io.ReadAll(os.Stdin)
 	var c conf
 	_ = json.Unmarshal(stdin, &c)
+	if filepath.Base(os.Args[0]) == "brokenipam" {
+		ipamMain(c)
+		return
+	}
 	if c.Break == "" {
 		c.Break = fault
 	}
