@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/egress-router/egress-router/chain/nsutil"
 )
 
 // Spec sections (CNI SPEC.md, 1.1.0) the checks come from.
@@ -71,6 +73,19 @@ func (s *suite) versionChecks() {
 		s.rep.add("version/config", secVersion, Pass, "supportedVersions contain the config's %s", s.l.CNIVersion)
 	}
 
+}
+
+// wantRefused is wantError for a call on attachment a, whose pod was
+// before before it: a refusal that changed the pod fails too.
+func (s *suite) wantRefused(check, section string, a *attachment, before nsutil.Snapshot, o *outcome, code uint, what string) bool {
+	if !s.wantError(check, section, o, code, what) {
+		return false
+	}
+	if after, _ := nsutil.Take(a.pod.name); before.Changes(after) != "" {
+		s.rep.Rows[len(s.rep.Rows)-1] = Row{check, section, Fail, "the refused " + what + " changed the pod: " + before.Changes(after)}
+		return false
+	}
+	return true
 }
 
 // wantError adds a row that passes when o failed the CNI way with code

@@ -81,11 +81,7 @@ func (s *suite) chainedChecks() {
 		}
 		before, _ := nsutil.Take(a.pod.name)
 		o := s.call(a, "ADD", i, a.pod.path, s.l.conf(i, s.l.Name, a.ver, nil, nil), "ADD without prevResult")
-		if s.wantError(row, secChain, o, 0, "ADD without prevResult") {
-			if after, _ := nsutil.Take(a.pod.name); before.Changes(after) != "" {
-				s.rep.Rows[len(s.rep.Rows)-1] = Row{row, secChain, Fail, "the refused ADD changed the pod: " + before.Changes(after)}
-			}
-		}
+		s.wantRefused(row, secChain, a, before, o, 0, "ADD without prevResult")
 		if strings.Contains(o.stderr, "panic:") {
 			s.rep.Rows[len(s.rep.Rows)-1] = Row{row, secChain, Fail, "panicked: " + clip(o.stderr)}
 		}
