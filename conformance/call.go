@@ -119,6 +119,18 @@ type runner struct {
 }
 
 func newRunner(host string, path []string, types []string, timeout time.Duration) (*runner, error) {
+	// Absolute folders: the spy tells a delegation's caller by the path
+	// of its executable, which the kernel gives absolute (-path bin would
+	// otherwise match no caller), and plugins get CNI_PATH as given.
+	var abs []string
+	for _, d := range path {
+		a, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("CNI_PATH folder %q: %w", d, err)
+		}
+		abs = append(abs, a)
+	}
+	path = abs
 	r := &runner{host: host, path: path, types: types, timeout: timeout}
 	for _, t := range types {
 		bin, err := find(t, path)
