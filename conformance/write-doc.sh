@@ -31,7 +31,7 @@ trap 'rm -f "$tmp"' EXIT
     echo
   fi
   if [ -n "${VM_TARGETS:-}" ]; then
-    echo "Rows marked \"in a VM\" were graded by \`make test-kernels\` on Debian's stock kernel in qemu: this host's kernel"
+    echo "Rows marked \"in a VM\" were graded by \`make test-kernels\` on Debian's kernels (the kernel is in each row) in qemu: this host's kernel"
     echo "has no ipvlan, vlan, vrf or dummy links. The one FAIL of our conflist on ipvlan is upstream ipvlan's: it runs first in the list, and when"
     echo "its ADD fails on an existing interface it leaves its temporary link in the pod (upstream ipvlan's own table fails"
     echo "the same check; our single plugin removes that link and passes it)."
