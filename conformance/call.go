@@ -33,10 +33,6 @@ type call struct {
 	omit []string
 	// why labels the call in the report.
 	why string
-	// concurrent marks a call run beside others (concurrent/containers):
-	// the spy cannot tell whose delegations it saw, so the delegate/*
-	// checks leave it out.
-	concurrent bool
 }
 
 // outcome is what the plugin printed and how it exited.
@@ -49,8 +45,12 @@ type outcome struct {
 	timedOut bool
 	took     time.Duration
 	// delegated are the calls the plugin made through CNI_PATH (and
-	// those its delegates made in turn), from the spy.
+	// those its delegates made in turn), from the spy's folder for this
+	// call only.
 	delegated []delegation
+	// cniPath is the CNI_PATH the call got, which its delegates must get
+	// too: its first folder is the call's own.
+	cniPath string
 }
 
 func (o *outcome) ok() bool { return o.exit == 0 && !o.timedOut }
@@ -154,10 +154,11 @@ func newRunner(host string, path []string, types []string, timeout time.Duration
 
 func (r *runner) close() { r.spy.close() }
 
-// cniPath is the plugins' CNI_PATH: the spy's wrappers first, so that
-// delegated calls go through them.
-func (r *runner) cniPath() string {
-	return strings.Join(append([]string{r.spy.bin()}, r.path...), string(os.PathListSeparator))
+// cniPath is a call's CNI_PATH: the spy's wrappers first, from the
+// call's own folder spyBin, so that delegated calls go through them and
+// are recorded as this call's.
+func (r *runner) cniPath(spyBin string) string {
+	return strings.Join(append([]string{spyBin}, r.path...), string(os.PathListSeparator))
 }
 
 // direct are the calls plugin i made itself, not its delegates.
@@ -182,14 +183,20 @@ func find(typ string, path []string) (string, error) {
 }
 
 func (r *runner) run(c *call) *outcome {
+	sc, err := r.spy.open()
+	if err != nil {
+		// The suite's own failure, told as the call's: it did not run.
+		return r.keep(&outcome{call: c, typ: r.types[c.plugin], exit: -1, stderr: err.Error()})
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", r.host, r.bins[c.plugin])
 	env := map[string]string{
 		"CNI_COMMAND": c.command, "CNI_CONTAINERID": c.containerID, "CNI_NETNS": c.netns,
 		"CNI_IFNAME": c.ifName, "CNI_ARGS": c.args,
-		// The spy's wrappers come first, so delegated calls go through them.
-		"CNI_PATH": r.cniPath(),
+		// The spy's wrappers come first, so delegated calls go through
+		// them, and from this call's folder, so they are this call's.
+		"CNI_PATH": r.cniPath(sc.bin()),
 	}
 	for _, k := range c.omit {
 		delete(env, k)
@@ -215,13 +222,9 @@ func (r *runner) run(c *call) *outcome {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = time.Second
 	start := time.Now()
-	err := cmd.Run()
-	o := &outcome{call: c, typ: r.types[c.plugin], stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
-	// A collect takes every record, a running call's too: calls run
-	// beside others leave theirs to one collect after them all.
-	if !c.concurrent {
-		o.delegated = r.spy.collect()
-	}
+	err = cmd.Run()
+	o := &outcome{call: c, typ: r.types[c.plugin], stdout: out.String(), stderr: errb.String(), took: time.Since(start),
+		delegated: sc.records(), cniPath: env["CNI_PATH"]}
 	if ctx.Err() != nil {
 		o.timedOut, o.exit = true, -1
 	} else if err != nil {
@@ -232,6 +235,11 @@ func (r *runner) run(c *call) *outcome {
 			o.exit, o.stderr = -1, err.Error()
 		}
 	}
+	return r.keep(o)
+}
+
+// keep adds o to the run's outcomes; calls may end at the same time.
+func (r *runner) keep(o *outcome) *outcome {
 	r.mu.Lock()
 	r.outcomes = append(r.outcomes, o)
 	r.mu.Unlock()

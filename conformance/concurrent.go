@@ -13,7 +13,9 @@ const secConcurrent = "§3 Lifecycle & Ordering (concurrency)"
 // and its second), then CHECKs and DELs both at once: a plugin must cope
 // with calls for different containers running together, locking what
 // they share. Both must succeed, CHECK must see each as ADD made it, and
-// each pod must be as before.
+// each pod must be as before. What these calls delegate is graded by
+// the delegate/* checks like any call's: the spy keeps each call's
+// records apart.
 func (s *suite) concurrentCheck() {
 	const row = "concurrent/containers"
 	ver := s.checkVersion()
@@ -29,7 +31,6 @@ func (s *suite) concurrentCheck() {
 			return
 		}
 		defer s.teardown(a)
-		a.concurrent = true
 		pair[i] = a
 	}
 	var before [2]nsutil.Snapshot
@@ -52,20 +53,12 @@ func (s *suite) concurrentCheck() {
 			}()
 		}
 		wg.Wait()
-		// Whatever the spy saw of these calls is nobody's: drop it
-		// before the next call collects it.
-		s.r.spy.collect()
 	}
 	both("ADD", func(a *attachment) *outcome { return s.add(a, "ADD beside another container's") })
 	if len(bad) == 0 {
 		both("CHECK", func(a *attachment) *outcome { return s.check(a, "CHECK beside another container's") })
 	}
 	both("DEL", func(a *attachment) *outcome { return s.del(a, a.pod.path, "DEL beside another container's") })
-	// The clean-up runs one call at a time again: its delegations are
-	// its own, collected as every other call's.
-	for _, a := range pair {
-		a.concurrent = false
-	}
 	for i, a := range pair {
 		if after, err := nsutil.Take(a.pod.name); err == nil && before[i].Changes(after) != "" {
 			bad = append(bad, fmt.Sprintf("container %c's pod after DEL: %s", 'A'+i, before[i].Changes(after)))

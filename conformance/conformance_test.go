@@ -201,6 +201,8 @@ func TestBrokenPlugin(t *testing.T) {
 		{"odd-code", []string{"error/codes"}},
 		{"ipam-interfaces", []string{"delegate/ipam-result"}},
 		{"racy", []string{"concurrent/containers"}},
+		// only the CHECKs run at once go without their delegate
+		{"delegate-busy", []string{"delegate/forwards"}},
 	}
 	// The faults are graded at once, eight at a time (go test's -parallel
 	// is the core count, and a run mostly waits on processes), and the

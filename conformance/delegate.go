@@ -29,7 +29,7 @@ func (s *suite) delegateChecks() {
 	run, external := s.perPlugin()
 	uses := map[int][]string{} // graded plugin: the types it delegated to on ADD
 	for _, o := range s.r.outcomes {
-		if o.call.command != "ADD" || !o.ok() || !slices.Contains(run, o.call.plugin) || o.call.concurrent {
+		if o.call.command != "ADD" || !o.ok() || !slices.Contains(run, o.call.plugin) {
 			continue
 		}
 		for _, d := range s.r.direct(o) {
@@ -55,7 +55,7 @@ func (s *suite) delegateChecks() {
 	}
 	for _, o := range s.r.outcomes {
 		ts := uses[o.call.plugin]
-		if len(ts) == 0 || o.call.command == "VERSION" || o.call.concurrent {
+		if len(ts) == 0 || o.call.command == "VERSION" {
 			continue
 		}
 		label := fmt.Sprintf("%s %s (%s)", o.typ, o.call.command, o.call.why)
@@ -99,7 +99,7 @@ func (s *suite) delegateChecks() {
 func (s *suite) sameEnv(o *outcome, d delegation) string {
 	c := o.call
 	want := map[string]string{"CNI_COMMAND": c.command, "CNI_CONTAINERID": c.containerID, "CNI_NETNS": c.netns,
-		"CNI_IFNAME": c.ifName, "CNI_ARGS": c.args, "CNI_PATH": s.r.cniPath()}
+		"CNI_IFNAME": c.ifName, "CNI_ARGS": c.args, "CNI_PATH": o.cniPath}
 	var bad []string
 	for _, k := range cniVars {
 		if slices.Contains(c.omit, k) {

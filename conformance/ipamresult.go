@@ -16,7 +16,7 @@ func (s *suite) ipamResult(row string) {
 	run, _ := s.perPlugin()
 	var bad, seen []string
 	for _, o := range s.r.outcomes {
-		if o.call.command != "ADD" || !slices.Contains(run, o.call.plugin) || o.call.concurrent {
+		if o.call.command != "ADD" || !slices.Contains(run, o.call.plugin) {
 			continue
 		}
 		for _, d := range s.r.direct(o) {

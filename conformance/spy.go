@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // spy stands in front of every plugin in CNI_PATH: a plugin that
@@ -14,8 +16,18 @@ import (
 // which records the call (its parent, environment and stdin), echoes a
 // marker on stderr and runs the real plugin. The suite itself runs the
 // graded plugins by their own paths, so only delegated calls are seen.
+//
+// Each call the suite makes gets a folder of its own, calls/N, whose
+// bin is a link to the shared wrappers and comes first in that call's
+// CNI_PATH. A wrapper writes its record beside the folder it was found
+// in, so what a call's plugin (and its delegates in turn) ran is
+// attributed to that call alone, even when other calls run at the same
+// time (concurrent/containers). CNI_PATH is what a plugin must pass on
+// to its delegates anyway (delegate/same-env), and a delegation that
+// does not go through it is one the spy cannot see at all.
 type spy struct {
-	dir string // bin/ holds the wrappers, log/ the records
+	dir   string // bin/ holds the wrappers, calls/N/ one call's records
+	calls atomic.Int64
 }
 
 // spyMark is what every wrapper prints on stderr, for delegate/stderr.
@@ -37,7 +49,7 @@ func newSpy(path []string) (*spy, error) {
 		return nil, fmt.Errorf("spy dir: %w", err)
 	}
 	sp := &spy{dir: dir}
-	for _, d := range []string{sp.bin(), sp.log()} {
+	for _, d := range []string{sp.bin(), filepath.Join(dir, "calls")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			sp.close()
 			return nil, fmt.Errorf("spy dir: %w", err)
@@ -63,14 +75,16 @@ func newSpy(path []string) (*spy, error) {
 }
 
 func (sp *spy) bin() string { return filepath.Join(sp.dir, "bin") }
-func (sp *spy) log() string { return filepath.Join(sp.dir, "log") }
 
-// wrapper is the script standing in for plugin name. A file
-// log/fail-COMMAND makes it fail that command without running the plugin
-// (delegate/del-after-failure).
+// wrapper is the script standing in for plugin name. Its records go to
+// the log folder beside the bin folder it was run from (calls/N/bin:
+// calls/N/log); without one (a call's folder gone, say) it runs the
+// plugin unrecorded rather than change what the plugin does. A file
+// fail-COMMAND in the spy's folder makes it fail that command without
+// running the plugin (delegate/del-after-failure).
 func (sp *spy) wrapper(name, real string) string {
 	return fmt.Sprintf(`#!/bin/sh
-f=$(mktemp '%[1]s/call.XXXXXXXX') || exit 1
+f=$(mktemp "${0%%/bin/*}/log/call.XXXXXXXX" 2>/dev/null) || exec '%[4]s' "$@"
 readlink "/proc/$PPID/exe" > "$f.parent"
 env | grep '^CNI_' > "$f.env"
 cat > "$f.in"
@@ -86,14 +100,33 @@ rc=$?
 cat "$f.out"
 echo "$rc" > "$f.rc"
 exit "$rc"
-`, sp.log(), name, spyMark, real)
+`, sp.dir, name, spyMark, real)
 }
 
-// collect returns the calls recorded since the last collect, oldest
-// first, and forgets them.
-func (sp *spy) collect() []delegation {
-	files, _ := filepath.Glob(filepath.Join(sp.log(), "call.*"))
-	var out []delegation
+// spyCall is the spy's folder for one call.
+type spyCall struct{ dir string }
+
+// open makes the folder of a new call: its bin, to put first in the
+// call's CNI_PATH, and the log its delegations are recorded in.
+func (sp *spy) open() (*spyCall, error) {
+	c := &spyCall{dir: filepath.Join(sp.dir, "calls", strconv.FormatInt(sp.calls.Add(1), 10))}
+	if err := os.MkdirAll(c.log(), 0o755); err != nil {
+		return nil, fmt.Errorf("spy call folder: %w", err)
+	}
+	if err := os.Symlink(sp.bin(), c.bin()); err != nil {
+		return nil, fmt.Errorf("spy call folder: %w", err)
+	}
+	return c, nil
+}
+
+func (c *spyCall) bin() string { return filepath.Join(c.dir, "bin") }
+func (c *spyCall) log() string { return filepath.Join(c.dir, "log") }
+
+// records returns what the call's plugin and its delegates ran, oldest
+// first. The folder stays until the spy closes: a delegate that outlives
+// its call (whose plugin timed out) still finds it.
+func (c *spyCall) records() []delegation {
+	files, _ := filepath.Glob(filepath.Join(c.log(), "call.*"))
 	type rec struct {
 		d   delegation
 		mod int64
@@ -101,7 +134,7 @@ func (sp *spy) collect() []delegation {
 	var recs []rec
 	for _, f := range files {
 		if strings.Contains(filepath.Base(f)[len("call."):], ".") {
-			continue // a record's .env, .in or .parent
+			continue // a record's .env, .in, .out, .rc or .parent
 		}
 		st, err := os.Stat(f)
 		if err != nil {
@@ -126,18 +159,16 @@ func (sp *spy) collect() []delegation {
 		recs = append(recs, rec{d, st.ModTime().UnixNano()})
 	}
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].mod < recs[j].mod })
+	var out []delegation
 	for _, r := range recs {
 		out = append(out, r.d)
-	}
-	for _, f := range files {
-		os.Remove(f)
 	}
 	return out
 }
 
 // failing makes every wrapper fail cmd until the returned func runs.
 func (sp *spy) failing(cmd string) (func(), error) {
-	f := filepath.Join(sp.log(), "fail-"+cmd)
+	f := filepath.Join(sp.dir, "fail-"+cmd)
 	if err := os.WriteFile(f, nil, 0o644); err != nil {
 		return func() {}, fmt.Errorf("spy: %w", err)
 	}

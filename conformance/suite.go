@@ -194,8 +194,6 @@ type attachment struct {
 	setup  []byte // the result of the set-up plugins: prevResult of the first graded one
 	result []byte // the final result
 	steps  []step
-	// concurrent: its calls run beside another attachment's.
-	concurrent bool
 }
 
 // step is one graded plugin's ADD: what it got and what it printed.
@@ -210,8 +208,7 @@ func (s *suite) newID(what string) string {
 }
 
 func (s *suite) call(a *attachment, cmd string, i int, netns string, stdin []byte, why string) *outcome {
-	return s.r.run(&call{plugin: i, command: cmd, containerID: a.id, netns: netns, ifName: s.ifName, args: s.t.Args, stdin: stdin, why: why,
-		concurrent: a.concurrent})
+	return s.r.run(&call{plugin: i, command: cmd, containerID: a.id, netns: netns, ifName: s.ifName, args: s.t.Args, stdin: stdin, why: why})
 }
 
 // prepare makes a pod and runs the set-up plugins in it.
