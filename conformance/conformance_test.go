@@ -31,6 +31,7 @@ func grade(t *testing.T, tg *Target) *Report {
 	var b bytes.Buffer
 	_ = rep.WriteText(&b)
 	t.Logf("\n%s", b.String())
+	rowsAreChecks(t, rep)
 	return rep
 }
 
@@ -82,11 +83,7 @@ func TestOnIPVLAN(t *testing.T) {
 		}
 	})
 	t.Run("egress-router-ipvlan", func(t *testing.T) {
-		known := ourKnown["egress-router-ipvlan"]
-		if kernelLacks("ipvlan") != "" {
-			known = nil // every check skips: nothing can fail
-		}
-		gradeOurs(t, bin, "egress-router-ipvlan", known)
+		gradeOurs(t, bin, "egress-router-ipvlan", ourKnown["egress-router-ipvlan"])
 	})
 	// In the conflist, upstream ipvlan runs first: when its ADD fails on
 	// an existing interface it leaves its temporary link (vethXXXXXXXX) in
@@ -111,6 +108,7 @@ func gradeOurs(t *testing.T, bin, name string, known map[string]string) *Report 
 	tg := load(t, name)
 	tg.CNIPath = []string{bin}
 	rep := Test(t, tg, known)
+	rowsAreChecks(t, rep)
 	if r, ok := rep.Row("requires/ipvlan"); ok {
 		nstest.SkipUnlessRequired(t, "ipvlan", r.Why)
 	}
@@ -233,6 +231,7 @@ func TestBrokenPlugin(t *testing.T) {
 			var b bytes.Buffer
 			_ = rep.WriteText(&b)
 			t.Logf("\n%s", b.String())
+			rowsAreChecks(t, rep)
 			failed := map[string]bool{}
 			for _, r := range rep.Failed() {
 				failed[r.Check] = true
@@ -250,7 +249,8 @@ func TestBrokenPlugin(t *testing.T) {
 	}
 }
 
-// A kernel without a required link kind skips every check with why.
+// A kernel without a required link kind skips every check with why,
+// and Test does not judge a known failure of that run, since no check ran.
 func TestRequiresSkips(t *testing.T) {
 	nstest.Need(t)
 	tg := load(t, "macvlan")
@@ -259,6 +259,11 @@ func TestRequiresSkips(t *testing.T) {
 	rep := grade(t, tg)
 	if len(rep.Rows) != 1 || rep.Rows[0].Status != Skip || !strings.Contains(rep.Rows[0].Why, "no-such-kind") {
 		t.Errorf("rows %+v", rep.Rows)
+	}
+	for _, v := range judge(rep, map[string]string{"delegate/forwards": "macvlan does not forward GC"}) {
+		if v.status != Skip {
+			t.Errorf("%s: %s %q, want SKIP", v.check, v.status, v.msg)
+		}
 	}
 }
 

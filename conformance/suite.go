@@ -97,7 +97,7 @@ func Run(t *Target) (*Report, error) {
 	}
 	for _, kind := range t.Requires {
 		if err := s.sb.supports(kind); err != nil {
-			s.rep.add("requires/"+kind, "-", Skip, "%v: every check skipped", err)
+			s.rep.add(requiresPrefix+kind, "-", Skip, "%v: every check skipped", err)
 			return s.rep, nil
 		}
 	}

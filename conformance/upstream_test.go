@@ -211,6 +211,7 @@ func TestUpstream(t *testing.T) {
 				k = g.u.deb
 			}
 			testReport(t, rep, k)
+			rowsAreChecks(t, rep)
 			if r, ok := rep.Row("add/result 1.1.0"); g.set == "pinned" && (!ok || r.Status != Pass) {
 				t.Errorf("ADD at 1.1.0: %+v, want PASS", r)
 			}
