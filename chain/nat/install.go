@@ -19,6 +19,18 @@ import (
 // still turns forwarding back off. On failure forwarding and rules are
 // as before.
 func Apply(podNS ns.NetNS, sets []Ruleset, b Backend) (used Backend, err error) {
+	return apply(podNS, sets, b, true)
+}
+
+// ApplyBeforeEgress is Apply while the egress interface is still being
+// made: egress-router installs the NAT beside its interface plugin,
+// whose link the rules name only by name. It checks the cluster
+// interfaces alone; the caller checks the egress link once it exists.
+func ApplyBeforeEgress(podNS ns.NetNS, sets []Ruleset, b Backend) (used Backend, err error) {
+	return apply(podNS, sets, b, false)
+}
+
+func apply(podNS ns.NetNS, sets []Ruleset, b Backend, egressToo bool) (used Backend, err error) {
 	p := newPod(podNS)
 	defer p.close()
 	nftOK := b == NFTables
@@ -27,7 +39,7 @@ func Apply(podNS ns.NetNS, sets []Ruleset, b Backend) (used Backend, err error) 
 	}
 	var off []netx.Family
 	err = p.in(func() error {
-		if err := linksExist(sets); err != nil {
+		if err := linksExist(sets, egressToo); err != nil {
 			return err
 		}
 		used = choose(b, nftOK)
@@ -191,10 +203,15 @@ func (n fdNS) Fd() uintptr                     { return n.f.Fd() }
 func (n fdNS) Close() error                    { return nil }
 
 // linksExist checks the interfaces the rules match on: iptables accepts
-// any name, so a typo would install rules that never match.
-func linksExist(sets []Ruleset) error {
+// any name, so a typo would install rules that never match. Without
+// egressToo only the cluster interfaces are checked.
+func linksExist(sets []Ruleset, egressToo bool) error {
 	for _, rs := range sets {
-		for _, name := range []string{rs.Cluster, rs.Egress} {
+		names := []string{rs.Cluster}
+		if egressToo {
+			names = append(names, rs.Egress)
+		}
+		for _, name := range names {
 			if _, err := netlinksafe.LinkByName(name); err != nil {
 				return cnierr.Config("interface %q (clusterInterface or the egress interface) not found in the pod: %v", name, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -102,14 +103,19 @@ func OpenPodIfThere(path string) (*Pod, error) {
 }
 
 // Pods keeps the pod namespaces one command opened, each opened once for
-// all its steps. The zero value is ready; Close closes them all.
+// all its steps. The zero value is ready; Close closes them all. It may
+// be used from two goroutines (egress-router's NAT step runs beside its
+// interface plugin); a Pod's netlink handle is for one goroutine.
 type Pods struct {
+	mu   sync.Mutex
 	open map[string]*Pod
 	gone map[string]bool
 }
 
 // Open is OpenPod, shared.
 func (ps *Pods) Open(path string) (*Pod, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	if p := ps.open[path]; p != nil {
 		return p, nil
 	}
@@ -123,6 +129,8 @@ func (ps *Pods) Open(path string) (*Pod, error) {
 
 // OpenIfThere is OpenPodIfThere, shared.
 func (ps *Pods) OpenIfThere(path string) (*Pod, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	if p := ps.open[path]; p != nil || ps.gone[path] {
 		return p, nil
 	}
@@ -180,6 +188,8 @@ func (ps *Pods) Netlink(path string, ifThere bool, f func(netlinksafe.Handle) er
 
 // Close closes every namespace opened.
 func (ps *Pods) Close() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	for path, p := range ps.open {
 		_ = p.Close()
 		delete(ps.open, path)

@@ -26,10 +26,18 @@ func (r Runner) Del(ctx context.Context, t Teardown) (Timings, error) {
 		}
 		return err
 	}
-	var errs []error
+	// errs[0] is the NAT step's, whenever it runs.
+	errs := []error{nil}
 	tm.mark("checks")
-	if t.NAT {
-		errs = append(errs, step("nat", k.RemoveNAT(t.Pod.Netns, t.Pod.IfName)))
+	// egress-router removes the NAT beside its routes and its interface
+	// plugin's DEL (see beside): the rules name the egress link only by
+	// name. The routes go before the link: which default route is the
+	// attachment's is told by the link's index.
+	var natRun *beside
+	if t.NAT && t.Interface != nil {
+		natRun = runBeside(func() error { return k.RemoveNAT(t.Pod.Netns, t.Pod.IfName) })
+	} else if t.NAT {
+		errs[0] = step("nat", k.RemoveNAT(t.Pod.Netns, t.Pod.IfName))
 		tm.mark("nat")
 	}
 	if t.Routes {
@@ -38,11 +46,16 @@ func (r Runner) Del(ctx context.Context, t Teardown) (Timings, error) {
 	}
 	if t.Interface != nil {
 		conf, err := delegateBytes(*t.Interface)
-		if err != nil {
-			return tm, err
+		if err == nil {
+			err = cnierr.Prefix(t.Interface.Type, invoke.DelegateDel(ctx, t.Interface.Type, conf, r.Exec))
 		}
-		errs = append(errs, cnierr.Prefix(t.Interface.Type, invoke.DelegateDel(ctx, t.Interface.Type, conf, r.Exec)))
+		errs = append(errs, err)
 		tm.mark(t.Interface.Type)
+	}
+	if natRun != nil {
+		errs[0] = step("nat", natRun.wait())
+		tm.beside("nat", natRun.took)
+		tm.mark("nat wait")
 	}
 	if t.Leftovers {
 		errs = append(errs, k.RemoveLeftovers(t.Pod.Netns))

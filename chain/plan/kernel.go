@@ -169,6 +169,10 @@ func (k PodKernel) RemoveRoutes(netns, egress string) error {
 
 func (k PodKernel) AddNAT(netns string, n NAT) (used nat.Backend, err error) {
 	err = k.Pods.With(netns, false, func(pod *netx.Pod) error {
+		if n.egressLater {
+			used, err = nat.ApplyBeforeEgress(pod.NetNS, n.Sets, n.Backend)
+			return err
+		}
 		used, err = nat.Apply(pod.NetNS, n.Sets, n.Backend)
 		return err
 	})

@@ -62,6 +62,15 @@ type Interface struct {
 type NAT struct {
 	Backend nat.Backend
 	Sets    []nat.Ruleset
+	// egressLater: the interface plugin is making the egress link while
+	// the NAT goes in (see beside); the link is checked once it exists.
+	egressLater bool
+}
+
+// beforeEgress is n installed beside the interface plugin.
+func (n NAT) beforeEgress() NAT {
+	n.egressLater = true
+	return n
 }
 
 // Delegate is an interface plugin's config: upstream macvlan or ipvlan

@@ -9,7 +9,9 @@ import (
 	"net"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,10 +25,18 @@ import (
 	"github.com/egress-router/egress-router/chain/route"
 )
 
-// journal is what the fakes saw, in order, shared by both.
-type journal struct{ calls []string }
+// journal is what the fakes saw, in order, shared by both. The NAT step
+// runs on a goroutine of its own beside the interface plugin.
+type journal struct {
+	mu    sync.Mutex
+	calls []string
+}
 
-func (j *journal) add(s string) { j.calls = append(j.calls, s) }
+func (j *journal) add(s string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.calls = append(j.calls, s)
+}
 
 // fakeExec stands in for the interface plugin binaries, as invoke sees
 // them: multus-cni's fakeExec is the model. It answers each CNI_COMMAND
@@ -151,10 +161,61 @@ func newRig() *rig {
 	return rg
 }
 
+// want checks the calls in order. A call written "~name" runs beside the
+// others (see beside): it must come once, after the call before it in
+// calls, anywhere among the rest.
 func (rg *rig) want(t *testing.T, calls ...string) {
 	t.Helper()
-	if got := strings.Join(rg.j.calls, " | "); got != strings.Join(calls, " | ") {
-		t.Errorf("calls:\n  %s\nwant:\n  %s", got, strings.Join(calls, " | "))
+	got := rg.j.calls
+	var seq, gotSeq []string
+	after := map[string]string{} // beside call -> the call it follows
+	for i, c := range calls {
+		name, isBeside := strings.CutPrefix(c, "~")
+		if !isBeside {
+			seq = append(seq, c)
+			continue
+		}
+		after[name] = ""
+		if i > 0 {
+			after[name] = calls[i-1]
+		}
+	}
+	for i, c := range got {
+		anchor, isBeside := after[c]
+		if !isBeside {
+			gotSeq = append(gotSeq, c)
+			continue
+		}
+		if n := count(got, c); n != 1 {
+			t.Errorf("calls %q: %q %d times, want once", got, c, n)
+		}
+		if anchor != "" && !slices.Contains(got[:i], anchor) {
+			t.Errorf("calls %q: %q before %q", got, c, anchor)
+		}
+		delete(after, c)
+	}
+	for name := range after {
+		t.Errorf("calls %q: no %q", got, name)
+	}
+	if strings.Join(gotSeq, " | ") != strings.Join(seq, " | ") {
+		t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(got, " | "), strings.Join(calls, " | "))
+	}
+}
+
+func count(list []string, s string) (n int) {
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
+}
+
+// before fails unless call a came before call b.
+func (rg *rig) before(t *testing.T, a, b string) {
+	t.Helper()
+	if i, j := slices.Index(rg.j.calls, a), slices.Index(rg.j.calls, b); i < 0 || j < 0 || i > j {
+		t.Errorf("calls %q: want %q before %q", rg.j.calls, a, b)
 	}
 }
 
@@ -164,11 +225,13 @@ func TestAddRunsTheStepsInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg.want(t, "ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "announce [192.168.12.99]")
+	rg.want(t, "ifname-free net1", "~add-nat", "macvlan ADD", "add-routes", "announce [192.168.12.99]")
+	// The NAT step is done before the routes go in.
+	rg.before(t, "add-nat", "add-routes")
 	if len(out.Result.Interfaces) != 1 || len(out.Result.Routes) != 1 || out.Result.Routes[0].GW.String() != "192.168.12.1" {
 		t.Errorf("result %+v: want macvlan's interface and our route", out.Result)
 	}
-	if s := out.Timings.String(); !strings.Contains(s, "checks") || !strings.Contains(s, "macvlan") || !strings.Contains(s, "nat nftables") || !strings.Contains(s, "announce") {
+	if s := out.Timings.String(); !strings.Contains(s, "checks") || !strings.Contains(s, "macvlan") || !strings.Contains(s, "nat nftables beside") || !strings.Contains(s, "announce") {
 		t.Errorf("timings %q", s)
 	}
 	// The delegate got the standalone config, without CHECK or GC fields.
@@ -198,43 +261,43 @@ func TestAddRollback(t *testing.T) {
 		{name: "interface plugin ADD fails with a CNI error",
 			setup: func(rg *rig) { rg.exec.fail["ADD"] = notFound },
 			code:  5, frags: []string{"macvlan: failed to look up master ens4"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
+			calls: []string{"ifname-free net1", "~add-nat", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers", "remove-nat net1"}},
 		{name: "interface plugin not in CNI_PATH",
 			setup: func(rg *rig) { rg.exec.missing = true },
 			code:  999, frags: []string{"macvlan", "failed to find plugin"},
-			calls: []string{"ifname-free net1", "remove-link net1", "remove-leftovers"}},
+			calls: []string{"ifname-free net1", "~add-nat", "remove-link net1", "remove-leftovers", "remove-nat net1"}},
 		{name: "interface plugin returns no result",
 			setup: func(rg *rig) { rg.exec.out["ADD"] = "" },
 			code:  999, frags: []string{"macvlan"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
+			calls: []string{"ifname-free net1", "~add-nat", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers", "remove-nat net1"}},
 		{name: "interface plugin's result lacks the interface",
 			setup: func(rg *rig) { rg.exec.out["ADD"] = macvlanResult("eth7") },
 			code:  7, frags: []string{"macvlan result: prevResult: no interface \"net1\""},
-			calls: []string{"ifname-free net1", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
+			calls: []string{"ifname-free net1", "~add-nat", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers", "remove-nat net1"}},
 		{name: "routes fail",
 			setup: func(rg *rig) { rg.k.fail["add-routes"] = errors.New("file exists") },
 			code:  999, frags: []string{"routes: file exists"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
+			calls: []string{"ifname-free net1", "~add-nat", "macvlan ADD", "add-routes", "macvlan DEL", "remove-link net1", "remove-leftovers", "remove-nat net1"}},
 		{name: "NAT fails",
 			setup: func(rg *rig) {
 				rg.k.fail["add-nat"] = types.NewError(types.ErrInvalidNetworkConfig, `interface "eth0" not found`, "")
 			},
 			code: 7, frags: []string{`nat: interface "eth0" not found`},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
+			calls: []string{"ifname-free net1", "~add-nat", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "the interface plugin's DEL fails during rollback: the link goes anyway",
 			setup: func(rg *rig) {
 				rg.k.fail["add-nat"] = errors.New("nftables: no")
 				rg.exec.fail["DEL"] = types.NewError(types.ErrIOFailure, "static: gone", "")
 			},
 			code: 999, frags: []string{"nat: nftables: no"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
+			calls: []string{"ifname-free net1", "~add-nat", "macvlan ADD", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
 		{name: "a failed undo does not stop the rollback",
 			setup: func(rg *rig) {
-				rg.k.fail["add-nat"] = errors.New("nftables: no")
-				rg.k.fail["remove-routes"] = errors.New("netlink: busy")
+				rg.k.fail["add-routes"] = errors.New("file exists")
+				rg.k.fail["remove-link net1"] = errors.New("netlink: busy")
 			},
-			code: 999, frags: []string{"nat: nftables: no"},
-			calls: []string{"ifname-free net1", "macvlan ADD", "add-routes", "add-nat", "remove-routes", "macvlan DEL", "remove-link net1", "remove-leftovers"}},
+			code: 999, frags: []string{"routes: file exists"},
+			calls: []string{"ifname-free net1", "~add-nat", "macvlan ADD", "add-routes", "macvlan DEL", "remove-link net1", "remove-nat net1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -264,10 +327,10 @@ func TestAddRollback(t *testing.T) {
 	}
 	// Rollback failures are logged, not lost.
 	rg := newRig()
-	rg.k.fail["add-nat"] = errors.New("nftables: no")
-	rg.k.fail["remove-routes"] = errors.New("netlink: busy")
+	rg.k.fail["add-routes"] = errors.New("file exists")
+	rg.k.fail["remove-link net1"] = errors.New("netlink: busy")
 	_, _ = rg.r.Add(context.Background(), routerPlan())
-	if !strings.Contains(rg.log.String(), "ADD ctr net1: rollback: netlink: busy") {
+	if !strings.Contains(rg.log.String(), "ADD ctr net1: rollback: macvlan DEL: <nil>; removing net1: netlink: busy") {
 		t.Errorf("log:\n%s", rg.log)
 	}
 }
@@ -385,9 +448,11 @@ func TestDelRunsEveryStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
+	rg.want(t, "~remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
+	// The NAT step, beside the others, is done before the leftovers go.
+	rg.before(t, "remove-nat net1", "remove-leftovers")
 	// The log line says where DEL's time went, step by step.
-	if s := tm.String(); !regexp.MustCompile(`^[0-9.]+ ms since start \(checks [0-9.]+ ms, nat [0-9.]+ ms, routes [0-9.]+ ms, macvlan [0-9.]+ ms, leftovers [0-9.]+ ms\)$`).MatchString(s) {
+	if s := tm.String(); !regexp.MustCompile(`^[0-9.]+ ms since start \(checks [0-9.]+ ms, routes [0-9.]+ ms, macvlan [0-9.]+ ms, nat beside [0-9.]+ ms, nat wait [0-9.]+ ms, leftovers [0-9.]+ ms\); cpu [0-9.]+ ms$`).MatchString(s) {
 		t.Errorf("DEL timings %q", s)
 	}
 
@@ -397,7 +462,7 @@ func TestDelRunsEveryStep(t *testing.T) {
 	_, err = rg.r.Del(context.Background(), td)
 	te := cnierrtest.Want(t, err, 4, "nat: CNI_NETNS: bad", "macvlan: static: cannot release")
 	_ = te
-	rg.want(t, "remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
+	rg.want(t, "~remove-nat net1", "remove-routes", "macvlan DEL", "remove-leftovers")
 	if n := strings.Count(rg.log.String(), "DEL ctr net1: "); n != 2 {
 		t.Errorf("%d DEL errors logged, want 2:\n%s", n, rg.log)
 	}
@@ -452,7 +517,7 @@ func TestAddAwaitsTheAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg.want(t, "ifname-free net1", "await ens4 [192.168.12.99]", "macvlan ADD", "add-routes", "add-nat", "announce [192.168.12.99]")
+	rg.want(t, "ifname-free net1", "~add-nat", "await ens4 [192.168.12.99]", "macvlan ADD", "add-routes", "announce [192.168.12.99]")
 	if !strings.Contains(out.Timings.String(), "probe") {
 		t.Errorf("timings %q: no probe step", out.Timings)
 	}
@@ -465,5 +530,6 @@ func TestAddAwaitsTheAddress(t *testing.T) {
 	if !errors.As(err, &te) || te.Code != types.ErrTryAgainLater {
 		t.Errorf("err %v: want code 11", err)
 	}
-	rg.want(t, "ifname-free net1", "await ens4 [192.168.12.99]")
+	// The NAT, put in while the probe listened, is gone again.
+	rg.want(t, "ifname-free net1", "~add-nat", "await ens4 [192.168.12.99]", "remove-nat net1")
 }
