@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,8 +120,9 @@ func TestProxyRecipes(t *testing.T) {
 func startIn(t *testing.T, netns string, argv ...string) {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", netns}, argv...)...)
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
+	// The command writes while the loop below reads.
+	log := &lockedLog{}
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -207,4 +209,23 @@ func dnsQuery(t *testing.T, netns, server, name string) (dnsmessage.RCode, []str
 		}
 	}
 	return m.RCode, out
+}
+
+// lockedLog is a command's output, written by exec's copying goroutine
+// and read by the test while the command runs.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
