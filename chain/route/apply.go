@@ -28,7 +28,7 @@ func Apply(h netlinksafe.Handle, p Plan) (added []*types.Route, err error) {
 	}
 	if err := addRules(h, p.Families()); err != nil {
 		// The routes go too: the step undoes its own part.
-		_ = removeFamilies(h, p.Families(), true)
+		_ = removeFamilies(h, p.Families())
 		return nil, err
 	}
 	return added, nil
@@ -120,78 +120,96 @@ func Remove(h netlinksafe.Handle, egress string) error {
 	if err != nil {
 		return err
 	}
-	return removeFamilies(h, fams, true)
+	return remove(h, fams)
+}
+
+// family is what a removal reads of one family in the pod, once: the
+// routes of every table and our rules. On a small node each dump costs
+// more than the decisions made from it.
+type family struct {
+	fam    netx.Family
+	routes []netlink.Route
+	rules  []netlink.Rule
+}
+
+// readRoutes lists the family's routes in every table.
+func readRoutes(h netlinksafe.Handle, fam netx.Family) (family, error) {
+	all, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return family{fam: fam}, fmt.Errorf("failed to list %s routes: %w", fam, err)
+	}
+	return family{fam: fam, routes: all}, nil
 }
 
 // owned finds the families the attachment owns in the pod h reaches,
 // and the ones a vanished attachment left.
-func owned(h netlinksafe.Handle, egress string) ([]netx.Family, error) {
+func owned(h netlinksafe.Handle, egress string) ([]family, error) {
 	idx := 0
 	if l, err := h.LinkByName(egress); err == nil {
 		idx = l.Attrs().Index
 	}
-	var out []netx.Family
+	var out []family
 	for _, fam := range netx.Families {
-		main, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list %s routes: %w", fam, err)
-		}
-		mine, someone := false, false
-		for i := range main {
-			if r := main[i]; r.Protocol == Protocol && netx.IsDefault(r.Dst) {
-				someone = true
-				mine = mine || (idx > 0 && r.LinkIndex == idx)
-			}
-		}
-		if mine {
-			out = append(out, fam)
-			continue
-		}
-		if someone {
-			continue // another attachment's family
-		}
-		saved, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: SavedTable}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list %s routes of table %d: %w", fam, SavedTable, err)
-		}
-		rules, err := ourRules(h, fam)
+		f, err := readRoutes(h, fam)
 		if err != nil {
 			return nil, err
 		}
-		if len(saved) > 0 || len(rules) > 0 || hasProtocolRoutes(main) {
-			out = append(out, fam)
+		mine, someone, saved, ours := false, false, false, false
+		for i := range f.routes {
+			r := &f.routes[i]
+			switch {
+			case r.Table == SavedTable:
+				saved = true
+			case r.Table != unix.RT_TABLE_MAIN:
+			case r.Protocol == Protocol && netx.IsDefault(r.Dst):
+				someone = true
+				mine = mine || (idx > 0 && r.LinkIndex == idx)
+			case r.Protocol == Protocol:
+				ours = true
+			}
+		}
+		if someone && !mine {
+			continue // another attachment's family
+		}
+		if f.rules, err = ourRules(h, fam); err != nil {
+			return nil, err
+		}
+		if mine || saved || ours || len(f.rules) > 0 {
+			out = append(out, f)
 		}
 	}
 	return out, nil
 }
 
-func hasProtocolRoutes(rs []netlink.Route) bool {
-	for i := range rs {
-		if rs[i].Protocol == Protocol {
-			return true
+// removeFamilies is remove for families not read yet (a failed ADD's
+// own undo). What cannot be read is left; the rest still goes.
+func removeFamilies(h netlinksafe.Handle, fams []netx.Family) error {
+	var errs []error
+	var read []family
+	for _, fam := range fams {
+		f, err := readRoutes(h, fam)
+		if err == nil {
+			f.rules, err = ourRules(h, fam)
 		}
+		errs = append(errs, err)
+		read = append(read, f)
 	}
-	return false
+	return errors.Join(append(errs, remove(h, read))...)
 }
 
-// removeFamilies deletes the Protocol routes and reply-path rules of the
-// families and, when restore is set, moves their saved defaults back.
-func removeFamilies(h netlinksafe.Handle, fams []netx.Family, restore bool) error {
+// remove deletes the Protocol routes and reply-path rules of the families
+// as read, and moves their saved defaults back into the main table.
+func remove(h netlinksafe.Handle, fams []family) error {
 	var errs []error
-	for _, fam := range fams {
-		for _, r := range mustRules(h, fam, &errs) {
+	for _, f := range fams {
+		for _, r := range f.rules {
 			if err := h.RuleDel(&r); err != nil && !errors.Is(err, syscall.ENOENT) {
-				errs = append(errs, fmt.Errorf("failed to delete the rule %s (%s): %w", describeRule(r), fam, err))
+				errs = append(errs, fmt.Errorf("failed to delete the rule %s (%s): %w", describeRule(r), f.fam, err))
 			}
 		}
-		all, err := h.RouteListFiltered(fam.Netlink(), &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("failed to list %s routes: %w", fam, err))
-			continue
-		}
 		var saved []netlink.Route
-		for i := range all {
-			r := all[i]
+		for i := range f.routes {
+			r := f.routes[i]
 			switch {
 			case r.Protocol == Protocol:
 				if err := h.RouteDel(&r); err != nil && !errors.Is(err, syscall.ESRCH) {
@@ -201,21 +219,11 @@ func removeFamilies(h netlinksafe.Handle, fams []netx.Family, restore bool) erro
 				saved = append(saved, r)
 			}
 		}
-		if restore {
-			if err := restoreDefaults(h, saved); err != nil {
-				errs = append(errs, err)
-			}
+		if err := restoreDefaults(h, saved); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func mustRules(h netlinksafe.Handle, fam netx.Family, errs *[]error) []netlink.Rule {
-	rs, err := ourRules(h, fam)
-	if err != nil {
-		*errs = append(*errs, err)
-	}
-	return rs
 }
 
 // inPod turns the plan into routes on the pod's links (h is the pod's),

@@ -121,3 +121,40 @@ func TestRouteNoMasterRoutes(t *testing.T) {
 		t.Errorf("default route not moved:\n%s", routes)
 	}
 }
+
+// TestRouteDelAfterTheLinkWent deletes the egress link between ADD and
+// DEL, as a runtime that tears the pod down first does: the kernel drops
+// every route through the link, ours among them, and DEL must still find
+// what the attachment left (the saved defaults, its routes through the
+// cluster interface, its rules) in both families and put the pod back.
+func TestRouteDelAfterTheLinkWent(t *testing.T) {
+	a := nstest.Attach(t, "rtgone", "1.0.0", true)
+	before := nstest.MustTake(t, a.Topo.Router)
+	if out := mustRun(t, a, "ADD", a.Conf("egress-route", routeFields, true)); out.ExitCode != 0 {
+		t.Fatalf("ADD: %s %s", out.Stdout, out.Stderr)
+	}
+	if rules := ipIn(t, a.Topo.Router, "-6", "rule"); !strings.Contains(rules, "fwmark") {
+		t.Fatalf("ADD left no IPv6 reply-path rule to clean up:\n%s", rules)
+	}
+	ipIn(t, a.Topo.Router, "link", "del", "net1")
+	if out := mustRun(t, a, "DEL", a.Conf("egress-route", routeFields, false)); out.ExitCode != 0 {
+		t.Fatalf("DEL: %s %s", out.Stdout, out.Stderr)
+	}
+	after := nstest.MustTake(t, a.Topo.Router)
+	// What went with the link is the link's own; the rest must be as
+	// before ADD.
+	withoutLink := func(s string) string {
+		var keep []string
+		for _, l := range strings.Split(s, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "net1") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	for _, part := range []string{"routes4", "routes6", "rules4", "rules6"} {
+		if b, a := withoutLink(before[part]), withoutLink(after[part]); b != a {
+			t.Errorf("%s after DEL differs from before ADD:\nbefore:\n%s\nafter:\n%s", part, b, a)
+		}
+	}
+}
