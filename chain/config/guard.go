@@ -58,14 +58,21 @@ func guardMaster(pol *policy.Policy, field, master string) error {
 	return nil
 }
 
-// nodeAddrs lists every address of the netns we run in (the node's),
-// once for all the checks that need them.
-func nodeAddrs() ([]netlink.Addr, error) {
-	have, err := netlinksafe.AddrList(nil, netlink.FAMILY_ALL)
+// onNode runs f with a netlink socket in the netns we run in (the
+// node's), one for all of a command's lookups there, and the node's
+// addresses, listed once for every check that needs them: on a small
+// node a socket or a dump costs more than the decision made from it.
+func onNode(f func(h netlinksafe.Handle, have []netlink.Addr) error) error {
+	h, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
-		return nil, cnierr.IO("failed to list the node's addresses: %v", err)
+		return cnierr.IO("failed to open a netlink socket on the node: %v", err)
 	}
-	return have, nil
+	defer h.Close()
+	have, err := netx.AddrList(h, nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return cnierr.IO("failed to list the node's addresses: %v", err)
+	}
+	return f(h, have)
 }
 
 // guardNode checks that no reserved address is an address of the node

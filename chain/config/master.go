@@ -20,24 +20,21 @@ type masterLink struct {
 	How  string // how it was found, for logs and errors
 }
 
-// findMaster finds the egress link's master in the current (host) netns:
-// the parent link when the pod-side link names one, else the single host
-// link whose subnet contains an egress address, else the host's
-// default-route link. parentIndex is 0 when unknown.
-func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) {
+// findMaster finds the egress link's master in the node's netns, which h
+// reaches and whose addresses are all: the parent link when the pod-side
+// link names one, else the single host link whose subnet contains an
+// egress address, else the host's default-route link. parentIndex is 0
+// when unknown.
+func findMaster(h netlinksafe.Handle, all []netlink.Addr, parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) {
 	// A known parent is one lookup; listing every link costs a node with
 	// hundreds of pods' veths far more.
 	if parentIndex > 0 {
-		if l, err := netlink.LinkByIndex(parentIndex); err == nil {
-			return masterOf(l, "parent of the egress link")
+		if l, err := h.LinkByIndex(parentIndex); err == nil {
+			return masterOf(l, "parent of the egress link", all), nil
 		}
 	}
-	// One dump of every address, not one per link: a node holds a veth
+	// The addresses are one dump, not one per link: a node holds a veth
 	// per pod.
-	all, err := netlinksafe.AddrList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list host addresses: %w", err)
-	}
 	var matches []int
 	for _, a := range all {
 		if a.IPNet == nil || slices.Contains(matches, a.LinkIndex) {
@@ -52,7 +49,7 @@ func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) 
 	}
 	var links []netlink.Link
 	for _, i := range matches {
-		l, err := netlink.LinkByIndex(i)
+		l, err := h.LinkByIndex(i)
 		if err != nil {
 			return nil, fmt.Errorf("failed to read host link %d: %w", i, err)
 		}
@@ -61,7 +58,7 @@ func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) 
 		}
 	}
 	if len(links) == 1 {
-		return masterOf(links[0], "host link on the egress subnet")
+		return masterOf(links[0], "host link on the egress subnet", all), nil
 	}
 	if len(links) > 1 {
 		names := []string{}
@@ -71,14 +68,14 @@ func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) 
 		return nil, fmt.Errorf("several host links are on the egress subnet (%v); name the master explicitly", names)
 	}
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		routes, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		routes, err := h.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 		if err != nil {
 			continue
 		}
 		for i := range routes {
 			if netx.IsDefault(routes[i].Dst) && routes[i].LinkIndex > 0 {
-				if l, err := netlink.LinkByIndex(routes[i].LinkIndex); err == nil {
-					return masterOf(l, "host default-route link")
+				if l, err := h.LinkByIndex(routes[i].LinkIndex); err == nil {
+					return masterOf(l, "host default-route link", all), nil
 				}
 			}
 		}
@@ -86,14 +83,10 @@ func findMaster(parentIndex int, egressAddrs []*net.IPNet) (*masterLink, error) 
 	return nil, fmt.Errorf("no host link found for the egress addresses %v (no parent link, none on the subnet, no default route)", egressAddrs)
 }
 
-// masterOf lists the link's global addresses: the ones a macvlan child
-// cannot reach directly.
-func masterOf(l netlink.Link, how string) (*masterLink, error) {
-	addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list addresses of host link %q: %v", l.Attrs().Name, err)
-	}
-	return &masterLink{Link: l.Attrs().Name, How: how, IPs: globalIPs(addrs, l.Attrs().Index)}, nil
+// masterOf names the link with its global addresses among all: the ones
+// a macvlan child cannot reach directly.
+func masterOf(l netlink.Link, how string, all []netlink.Addr) *masterLink {
+	return &masterLink{Link: l.Attrs().Name, How: how, IPs: globalIPs(all, l.Attrs().Index)}
 }
 
 // globalIPs are the addresses of link index among addrs, without

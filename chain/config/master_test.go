@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
@@ -49,7 +50,12 @@ func TestFindMaster(t *testing.T) {
 	}
 	find := func(parent int, addr string) (*masterLink, error) {
 		var m *masterLink
-		err := n.Do(func(ns.NetNS) (err error) { m, err = findMaster(parent, cidr(addr)); return err })
+		err := n.Do(func(ns.NetNS) error {
+			return onNode(func(h netlinksafe.Handle, have []netlink.Addr) (err error) {
+				m, err = findMaster(h, have, parent, cidr(addr))
+				return err
+			})
+		})
 		return m, err
 	}
 	for _, c := range []struct {

@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
 
 	"github.com/egress-router/egress-router/chain/cnierr"
 	"github.com/egress-router/egress-router/chain/nat"
@@ -44,25 +45,27 @@ type routeAttachment struct {
 func (r *routeAttachment) plan(env Env) (plan.Plan, error) {
 	var master []net.IP
 	pol, field := env.policy(), egressField(r.egress)
-	if r.settings.needsMaster() || pol.RestrictsMasters() {
-		parent, err := parentIndex(env, r.egress.IfName)
-		if err != nil {
+	findsMaster, parent := r.settings.needsMaster() || pol.RestrictsMasters(), 0
+	if findsMaster {
+		var err error
+		if parent, err = parentIndex(env, r.egress.IfName); err != nil {
 			return plan.Plan{}, err
 		}
-		m, err := findMaster(parent, r.egress.Addrs)
-		if err != nil {
-			return plan.Plan{}, fmt.Errorf("master host route: %w (set masterIPs, or masterRoutes false)", err)
-		}
-		if err := guardMaster(pol, "the master of "+r.egress.IfName, m.Link); err != nil {
-			return plan.Plan{}, err
-		}
-		master = m.IPs
 	}
-	have, err := nodeAddrs()
+	err := onNode(func(h netlinksafe.Handle, have []netlink.Addr) error {
+		if findsMaster {
+			m, err := findMaster(h, have, parent, r.egress.Addrs)
+			if err != nil {
+				return fmt.Errorf("master host route: %w (set masterIPs, or masterRoutes false)", err)
+			}
+			if err := guardMaster(pol, "the master of "+r.egress.IfName, m.Link); err != nil {
+				return err
+			}
+			master = m.IPs
+		}
+		return guardNode(field, r.egress.Addrs, have)
+	})
 	if err != nil {
-		return plan.Plan{}, err
-	}
-	if err := guardNode(field, r.egress.Addrs, have); err != nil {
 		return plan.Plan{}, err
 	}
 	facts, err := guardPod(env, r.settings.clusterInterface, field, r.egress.Addrs)

@@ -19,19 +19,24 @@ import (
 // without a gateway takes the gateway of a host route through the master
 // that lies in the reserved address's subnet. It changes nothing.
 func (c *Router) Resolve() error {
+	return onNode(c.resolve)
+}
+
+// resolve is Resolve with the node's netlink socket and addresses.
+func (c *Router) resolve(h netlinksafe.Handle, have []netlink.Addr) error {
 	var master netlink.Link
 	if c.Interface.Master != "" {
-		l, err := netlinksafe.LinkByName(c.Interface.Master)
+		l, err := h.LinkByName(c.Interface.Master)
 		if err != nil {
 			return cnierr.Config("interfaceArgs.master %q: no such link on the host: %v", c.Interface.Master, err)
 		}
 		master, c.MasterHow = l, "interfaceArgs.master"
 	} else {
-		m, err := findMaster(0, c.Addrs)
+		m, err := findMaster(h, have, 0, c.Addrs)
 		if err != nil {
 			return cnierr.Config("interfaceArgs.master: not set and cannot be inferred: %v", err)
 		}
-		l, err := netlinksafe.LinkByName(m.Link)
+		l, err := h.LinkByName(m.Link)
 		if err != nil {
 			return cnierr.Config("interfaceArgs.master: inferred %q but cannot read it: %v", m.Link, err)
 		}
@@ -40,11 +45,6 @@ func (c *Router) Resolve() error {
 		if err := guardMaster(c.policy, "interfaceArgs.master (inferred)", m.Link); err != nil {
 			return err
 		}
-	}
-	// One dump of the node's addresses serves every check below.
-	have, err := nodeAddrs()
-	if err != nil {
-		return err
 	}
 	if err := guardNode(c.Field+".addresses", c.Addrs, have); err != nil {
 		return err
@@ -59,7 +59,7 @@ func (c *Router) Resolve() error {
 		if c.gateway(fam) != nil {
 			continue
 		}
-		gw, err := inferGateway(master, a)
+		gw, err := inferGateway(h, have, master, a)
 		if err != nil {
 			return cnierr.Prefix(c.Field+".gateway", err)
 		}
@@ -84,20 +84,18 @@ func (c *Router) Gateway(a *net.IPNet) net.IP { return c.gateway(netx.FamilyOf(a
 // that lies in the address's subnet (or, for a host address, in the
 // subnet of the master's own address that holds it), preferring the
 // default route.
-func inferGateway(master netlink.Link, a *net.IPNet) (net.IP, error) {
+func inferGateway(h netlinksafe.Handle, have []netlink.Addr, master netlink.Link, a *net.IPNet) (net.IP, error) {
 	fam := netlink.FAMILY_V4
 	if a.IP.To4() == nil {
 		fam = netlink.FAMILY_V6
 	}
 	subnets := []*net.IPNet{{IP: a.IP.Mask(a.Mask), Mask: a.Mask}}
-	if addrs, err := netlinksafe.AddrList(master, fam); err == nil {
-		for _, ma := range addrs {
-			if ma.IPNet != nil && ma.IPNet.Contains(a.IP) {
-				subnets = append(subnets, ma.IPNet)
-			}
+	for _, ma := range have {
+		if ma.LinkIndex == master.Attrs().Index && ma.IPNet != nil && ma.IPNet.Contains(a.IP) {
+			subnets = append(subnets, ma.IPNet)
 		}
 	}
-	routes, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN, LinkIndex: master.Attrs().Index},
+	routes, err := h.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN, LinkIndex: master.Attrs().Index},
 		netlink.RT_FILTER_TABLE|netlink.RT_FILTER_OIF)
 	if err != nil {
 		return nil, cnierr.IO("failed to list the routes of master %q: %v", master.Attrs().Name, err)
