@@ -46,24 +46,33 @@ func (p *Pod) Netlink() (netlinksafe.Handle, error) {
 // opening sockets there (a socket stays in the netns it was opened in)
 // and running tools that act on the netns they start in. Unlike ns.Do it
 // needs no second thread, which cost more than all of a command's other
-// pod work on a small node. A thread that cannot switch back would run
-// the rest of the command (the interface plugin's exec among it) in the
-// pod: that ends the process instead.
+// pod work on a small node.
+//
+// Every other thread of the process stays in the node's netns, so any
+// goroutine not inside Inside runs there: the interface plugin is
+// started from it, and the node is looked at from it. The thread is
+// therefore handed back to the scheduler only once it is back in the
+// node's netns. If f panics or the switch back fails, it stays locked to
+// this goroutine, and the runtime ends the thread with it (a panic ends
+// the process).
 func Inside(n ns.NetNS, f func() error) error {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	node, err := os.Open("/proc/thread-self/ns/net")
 	if err != nil {
+		runtime.UnlockOSThread()
 		return fmt.Errorf("failed to open the current netns: %w", err)
 	}
 	defer node.Close()
 	if err := unix.Setns(int(n.Fd()), unix.CLONE_NEWNET); err != nil {
+		// A failed setns leaves the thread where it was.
+		runtime.UnlockOSThread()
 		return fmt.Errorf("failed to enter the netns %s: %w", n.Path(), err)
 	}
 	ferr := f()
 	if err := unix.Setns(int(node.Fd()), unix.CLONE_NEWNET); err != nil {
 		panic(fmt.Sprintf("cannot return to the node's netns from %s: %v", n.Path(), err))
 	}
+	runtime.UnlockOSThread()
 	return ferr
 }
 

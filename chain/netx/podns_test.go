@@ -1,8 +1,11 @@
 package netx
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
@@ -66,6 +69,61 @@ func TestInside(t *testing.T) {
 		if after := threadNS(t); after != before {
 			t.Errorf("fail=%v: the thread stayed in netns %d, was %d", fail, after, before)
 		}
+	}
+}
+
+// A panic in f leaves the thread in the pod. Inside must not hand that
+// thread back to the scheduler, or any goroutine (the one starting the
+// interface plugin among them) could run on it there: the goroutine that
+// panicked keeps it, and every wake-up of that goroutine resumes on it.
+func TestInsidePanicKeepsTheThread(t *testing.T) {
+	n := newTestNS(t)
+	pod := nsIno(t, n)
+	stop := make(chan struct{})
+	defer close(stop)
+	for i := 0; i < 4; i++ {
+		// Other runnable goroutines, so an unlocked goroutine would move.
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	done := make(chan string, 1)
+	go func() {
+		tid := 0
+		defer func() {
+			_ = recover()
+			for i := 0; i < 200; i++ {
+				time.Sleep(50 * time.Microsecond)
+				if got := unix.Gettid(); got != tid {
+					done <- fmt.Sprintf("after the panic the goroutine moved from thread %d to %d: the pod's thread went back to the scheduler", tid, got)
+					return
+				}
+			}
+			var st unix.Stat_t
+			if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil || st.Ino != pod {
+				done <- fmt.Sprintf("the kept thread is not in the pod (%v)", err)
+				return
+			}
+			// This goroutine ends locked: the runtime ends its thread.
+			done <- ""
+		}()
+		_ = Inside(n, func() error {
+			tid = unix.Gettid()
+			panic("f failed")
+		})
+	}()
+	if msg := <-done; msg != "" {
+		t.Error(msg)
+	}
+	if threadNS(t) == pod {
+		t.Error("the test's own thread is in the pod")
 	}
 }
 
