@@ -84,17 +84,6 @@ func (p pod) close() {
 // in runs f inside the pod's netns on the current thread.
 func (p pod) in(f func() error) error { return netx.Inside(p.ns, f) }
 
-// unlocked runs f on a goroutine of its own. Plugins lock their main
-// goroutine to its thread (namespace switches are per thread), and a
-// locked goroutine hands its thread over on every blocking netlink read.
-// The nftables work needs no namespace switch: its socket already
-// belongs to the pod's netns.
-func unlocked(f func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	return <-done
-}
-
 // choose resolves auto for the pod whose netns the current thread is in;
 // nftOK says whether nftables answered there.
 func choose(b Backend, nftOK bool) Backend {

@@ -35,7 +35,7 @@ func apply(podNS ns.NetNS, sets []Ruleset, b Backend, egressToo bool) (used Back
 	defer p.close()
 	nftOK := b == NFTables
 	if b != IPTables && b != NFTables {
-		nftOK = unlocked(func() error { return nftAvailable(p) }) == nil
+		nftOK = nftAvailable(p) == nil
 	}
 	var off []netx.Family
 	err = p.in(func() error {
@@ -51,9 +51,11 @@ func apply(podNS ns.NetNS, sets []Ruleset, b Backend, egressToo bool) (used Back
 		return used, err
 	}
 	impl := used.impl()
+	// nftables talks to the pod through its socket; iptables runs its
+	// tools in the pod.
 	run := func(f func() error) error {
 		if used == NFTables {
-			return unlocked(f)
+			return f()
 		}
 		return p.in(f)
 	}
@@ -96,7 +98,7 @@ func Check(podNS ns.NetNS, sets []Ruleset, b Backend) error {
 	}
 	impl := b.impl()
 	if b == NFTables {
-		if err := unlocked(func() error { return impl.check(p, sets) }); err != nil {
+		if err := impl.check(p, sets); err != nil {
 			return err
 		}
 		return p.in(func() error { return checkForwarding(sets) })
@@ -117,8 +119,7 @@ func Check(podNS ns.NetNS, sets []Ruleset, b Backend) error {
 func Remove(podNS ns.NetNS, egress string) error {
 	p := newPod(podNS)
 	defer p.close()
-	var nft map[netx.Family]holding
-	nerr := unlocked(func() (err error) { nft, err = nftablesBackend{}.remove(p, egress, netx.Families); return err })
+	nft, nerr := nftablesBackend{}.remove(p, egress, netx.Families)
 	var ipt map[netx.Family]holding
 	var release []netx.Family
 	err := p.in(func() error {
@@ -156,7 +157,7 @@ func Remove(podNS ns.NetNS, egress string) error {
 		}
 		return errors.Join(errs...)
 	})
-	rerr := unlocked(func() error { return nftablesBackend{}.release(p, heldBy(nft, release)) })
+	rerr := nftablesBackend{}.release(p, heldBy(nft, release))
 	return errors.Join(nerr, err, rerr)
 }
 

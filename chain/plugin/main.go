@@ -1,9 +1,14 @@
 // Package plugin is the entry point our three plugins share: it owns what
-// every main would otherwise repeat. It keeps the main goroutine on one
-// OS thread (namespace switches apply to a thread), answers the CNI
-// commands through skel, opens the configured logger, writes the ADD and
-// DEL log lines, and hands each command to config (parse, resolve, plan)
-// and then to the plan's runner.
+// every main would otherwise repeat. It answers the CNI commands through
+// skel, opens the configured logger, writes the ADD and DEL log lines,
+// and hands each command to config (parse, resolve, plan) and then to
+// the plan's runner.
+//
+// Unlike upstream plugins it does not lock the main goroutine to its
+// thread: no thread but one inside netx.Inside ever leaves the node's
+// netns, so any thread will do, and a locked main goroutine made every
+// other goroutine (the NAT step beside the interface plugin, exec's
+// output copiers, nftables reads) wake a second thread.
 package plugin
 
 import (
@@ -11,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
@@ -28,11 +32,6 @@ var Versions = version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0
 
 // start is when the process began running Go code, for step timings.
 var start = time.Now()
-
-func init() {
-	// Namespace switches apply to one OS thread; keep main on it.
-	runtime.LockOSThread()
-}
 
 // Main runs plugin p through skel. Run without CNI_COMMAND, skel would
 // print what the binary is and exit 0; the spec asks for an error (code
