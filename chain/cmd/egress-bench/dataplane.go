@@ -70,7 +70,7 @@ func dataPlane(o options, prefix string, cni *libcni.CNIConfig, w io.Writer) err
 		backend string // empty: direct
 		rules   int
 		res     dpResult
-		conns   []float64
+		rounds  []dpResult
 	}
 	paths := []*path{{name: "direct (no router)"}}
 	for _, backend := range []string{"nftables", "iptables"} {
@@ -80,8 +80,10 @@ func dataPlane(o options, prefix string, cni *libcni.CNIConfig, w io.Writer) err
 	}
 	rt := &libcni.RuntimeConf{ContainerID: "bench-dataplane", NetNS: nsutil.Path(prefix + "router"), IfName: "net1"}
 	ctx := context.Background()
-	// Rounds, the paths interleaved in each: new connections per second
-	// drift by 10% over a minute on a VM, more than 1000 rules cost.
+	// Rounds, the paths interleaved in each: on a VM, throughput and new
+	// connections per second drift by 10% or more over a minute, more
+	// than the router or 1000 rules cost, so each figure is the median
+	// of its path's rounds.
 	for round := 0; round < dpRounds; round++ {
 		for _, pt := range paths {
 			target := direct
@@ -97,15 +99,12 @@ func dataPlane(o options, prefix string, cni *libcni.CNIConfig, w io.Writer) err
 				target = routerIP
 			}
 			err := func() error {
-				if round == 0 {
-					r, err := measurePath(client, far, target)
-					if err != nil {
-						return err
-					}
-					pt.res = r
+				r, err := measurePath(client, far, target)
+				if err != nil {
+					return err
 				}
-				c, err := connsPerSec(client, target, time.Second)
-				pt.conns = append(pt.conns, c)
+				r.connsPerSec, err = connsPerSec(client, target, time.Second)
+				pt.rounds = append(pt.rounds, r)
 				return err
 			}()
 			if list != nil {
@@ -119,22 +118,24 @@ func dataPlane(o options, prefix string, cni *libcni.CNIConfig, w io.Writer) err
 		}
 	}
 	for _, pt := range paths {
-		pt.res.connsPerSec = medianOf(pt.conns)
+		pt.res = medianResult(pt.rounds)
 	}
 	fmt.Fprintf(w, "\ndata plane: client %s to server %s, direct and through the router (%s)\n", testnet.ClientPodIP, testnet.FarServerIP, routerIP)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\tTCP throughput\tvs direct\tnew conns/s\tvs direct\tRR p50\tRR p99\t")
-	base := paths[0].res
+	gbits := func(r dpResult) float64 { return r.gbits }
+	conns := func(r dpResult) float64 { return r.connsPerSec }
 	for _, pt := range paths {
 		r := pt.res
-		fmt.Fprintf(tw, "%s\t%.2f Gbit/s\t%.2fx\t%.0f\t%.2fx\t%s\t%s\t\n", pt.name, r.gbits, r.gbits/base.gbits,
-			r.connsPerSec, r.connsPerSec/base.connsPerSec, us(r.p50), us(r.p99))
+		fmt.Fprintf(tw, "%s\t%.2f Gbit/s\t%.2fx\t%.0f\t%.2fx\t%s\t%s\t\n", pt.name, r.gbits, roundRatio(pt.rounds, paths[0].rounds, gbits),
+			r.connsPerSec, roundRatio(pt.rounds, paths[0].rounds, conns), us(r.p50), us(r.p99))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "new conns/s with 1000 rules against 1 rule: nftables %.2fx, iptables %.2fx\n",
-		paths[2].res.connsPerSec/paths[1].res.connsPerSec, paths[4].res.connsPerSec/paths[3].res.connsPerSec)
-	fmt.Fprintf(w, "(throughput: iperf3, one TCP stream for 5 s; new conns/s: connect and close, one at a time, median of %d rounds of 1 s,"+
-		" the paths interleaved; RR: 2000 one-byte round trips on one connection)\n", dpRounds)
+		roundRatio(paths[2].rounds, paths[1].rounds, conns), roundRatio(paths[4].rounds, paths[3].rounds, conns))
+	fmt.Fprintf(w, "(each figure the median of %d rounds, the paths interleaved in each, and each ratio the median of the rounds' ratios;"+
+		" throughput: iperf3, one TCP stream for %d s;"+
+		" new conns/s: connect and close, one at a time, for 1 s; RR: 2000 one-byte round trips on one connection)\n", dpRounds, iperfSeconds)
 	return nil
 }
 
@@ -175,8 +176,12 @@ func measurePath(client, far, target string) (dpResult, error) {
 	return r, err
 }
 
-// dpRounds is how many times each path's new connections are counted.
-const dpRounds = 7
+// dpRounds is how many times each path is measured; iperfSeconds is how
+// long each round's throughput is.
+const (
+	dpRounds     = 7
+	iperfSeconds = 2
+)
 
 // connsPerSec opens and closes connections to target's echo port, one at
 // a time, for d. Each is a conntrack entry and a NAT lookup. They close
@@ -203,6 +208,29 @@ func connsPerSec(client, target string, d time.Duration) (float64, error) {
 	return rate, err
 }
 
+// roundRatio is the median over the rounds of f(a) / f(b) in the same
+// round: paths measured seconds apart, so the machine's drift over the
+// run cancels out.
+func roundRatio(a, b []dpResult, f func(dpResult) float64) float64 {
+	var rs []float64
+	for i := range a {
+		if i < len(b) && f(b[i]) > 0 {
+			rs = append(rs, f(a[i])/f(b[i]))
+		}
+	}
+	return medianOf(rs)
+}
+
+// medianResult takes each figure's median over a path's rounds.
+func medianResult(rs []dpResult) dpResult {
+	var gbits, conns, p50, p99 []float64
+	for _, r := range rs {
+		gbits, conns = append(gbits, r.gbits), append(conns, r.connsPerSec)
+		p50, p99 = append(p50, float64(r.p50)), append(p99, float64(r.p99))
+	}
+	return dpResult{gbits: medianOf(gbits), connsPerSec: medianOf(conns), p50: time.Duration(medianOf(p50)), p99: time.Duration(medianOf(p99))}
+}
+
 func medianOf(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
@@ -212,8 +240,8 @@ func medianOf(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// iperf runs a one-off iperf3 server in far and a 5-second client in
-// client against target, and returns what the server received.
+// iperf runs a one-off iperf3 server in far and a client of iperfSeconds
+// in client against target, and returns what the server received.
 func iperf(client, far, target string) (float64, error) {
 	srv := exec.Command("ip", "netns", "exec", far, "iperf3", "-s", "-1", "-B", testnet.FarServerIP, "-p", fmt.Sprint(iperfPort))
 	if err := srv.Start(); err != nil {
@@ -232,7 +260,7 @@ func iperf(client, far, target string) (float64, error) {
 	var err error
 	for try := 0; try < 50; try++ { // until the server listens
 		var rep report
-		out, err = exec.Command("ip", "netns", "exec", client, "iperf3", "-c", target, "-p", fmt.Sprint(iperfPort), "-t", "5", "-J").Output()
+		out, err = exec.Command("ip", "netns", "exec", client, "iperf3", "-c", target, "-p", fmt.Sprint(iperfPort), "-t", fmt.Sprint(iperfSeconds), "-J").Output()
 		if err == nil {
 			if err = json.Unmarshal(out, &rep); err == nil && rep.Error != "" {
 				err = fmt.Errorf("%s", rep.Error)
