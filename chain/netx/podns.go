@@ -50,7 +50,9 @@ func (p *Pod) Netlink() (netlinksafe.Handle, error) {
 //
 // Every other thread of the process stays in the node's netns, so any
 // goroutine not inside Inside runs there: the interface plugin is
-// started from it, and the node is looked at from it. The thread is
+// started from it, and the node is looked at from it. (While a thread
+// is locked, the Go runtime makes new threads from its template thread,
+// started by the first lock, before any switch.) The thread is
 // therefore handed back to the scheduler only once it is back in the
 // node's netns. If f panics or the switch back fails, it stays locked to
 // this goroutine, and the runtime ends the thread with it (a panic ends

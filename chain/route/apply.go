@@ -161,6 +161,7 @@ func owned(h netlinksafe.Handle, egress string) ([]family, error) {
 			case r.Table == SavedTable:
 				saved = true
 			case r.Table != unix.RT_TABLE_MAIN:
+				// local and other tables: not ours to judge by
 			case r.Protocol == Protocol && netx.IsDefault(r.Dst):
 				someone = true
 				mine = mine || (idx > 0 && r.LinkIndex == idx)
@@ -188,10 +189,9 @@ func removeFamilies(h netlinksafe.Handle, fams []netx.Family) error {
 	var read []family
 	for _, fam := range fams {
 		f, err := readRoutes(h, fam)
-		if err == nil {
-			f.rules, err = ourRules(h, fam)
-		}
-		errs = append(errs, err)
+		var rerr error
+		f.rules, rerr = ourRules(h, fam)
+		errs = append(errs, err, rerr)
 		read = append(read, f)
 	}
 	return errors.Join(append(errs, remove(h, read))...)
